@@ -1,0 +1,45 @@
+#pragma once
+// The one place where an MPI program's errors end: a usage error (bad flag,
+// unreadable config) is the same on every rank, so rank 0 reports it and all
+// exit 2 cleanly; any other error is reported by the rank that hit it, which
+// then aborts the whole job so no other rank waits for it in a collective.
+
+#include <exception>
+#include <iostream>
+#include <memory>
+
+#include "common/error.h"
+#include "common/log.h"
+#include "dist/mpi_session.h"
+
+namespace distgru::cli {
+
+// Thrown for command-line problems, before any collective has started.
+struct UsageError : Error {
+  using Error::Error;
+};
+
+template <typename Body>
+int run_mpi_program(int argc, char** argv, Body body) {
+  std::unique_ptr<dist::MpiSession> session;
+  try {
+    session = std::make_unique<dist::MpiSession>(&argc, &argv);
+  } catch (const std::exception& e) {
+    std::cerr << "error: " << e.what() << std::endl;
+    return 1;
+  }
+  init_logging(session->world_rank(), session->world_size());
+  try {
+    return body(*session, argc, argv);
+  } catch (const UsageError& e) {
+    if (session->world_rank() == 0) std::cerr << "error: " << e.what() << std::endl;
+    return 2;
+  } catch (const std::exception& e) {
+    spdlog::error("{}", e.what());
+    spdlog::error("aborting all ranks");
+    spdlog::shutdown();
+    dist::abort_job(1);
+  }
+}
+
+}  // namespace distgru::cli

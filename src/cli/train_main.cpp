@@ -1,0 +1,60 @@
+// distgru-train: data-parallel training; launch with `mpirun -np N`.
+#include <chrono>
+#include <cstdio>
+
+#include "cli/mpi_main.h"
+#include "dist/factory.h"
+#include "train/config.h"
+#include "train/progress.h"
+#include "train/runtime.h"
+#include "train/trainer.h"
+
+using namespace distgru;
+
+int main(int argc, char** argv) {
+  return cli::run_mpi_program(argc, argv, [](dist::MpiSession& session, int argc, char** argv) {
+    train::ParsedArgs args;
+    try {
+      args = train::parse_train_args(argc, argv);
+      if (args.config) {
+        if (args.config->data_dir.empty()) throw cli::UsageError("--data is required (see --help)");
+      }
+    } catch (const cli::UsageError&) {
+      throw;
+    } catch (const Error& e) {
+      throw cli::UsageError(e.what());
+    }
+    if (!args.config) {
+      if (session.world_rank() == 0) std::fputs(args.help.c_str(), stdout);
+      return 0;
+    }
+    const auto& config = *args.config;
+    const auto start = std::chrono::steady_clock::now();
+    auto comm = dist::create_communicator(session, dist::parse_backend(config.backend),
+                                          std::chrono::seconds(config.collective_timeout));
+    const int threads = train::configure_threads(static_cast<int>(config.threads), comm->local_size());
+    spdlog::info("distgru-train: {} ranks ({} on this host), backend {}, {} threads per rank",
+                 comm->size(), comm->local_size(), comm->backend(), threads);
+    spdlog::info("effective config:\n{}", train::to_ini(config));
+
+    train::Trainer trainer(config, *comm);
+    const auto result = trainer.run();
+    const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    if (comm->rank() == 0) {
+      if (result.best_validation) {
+        std::printf("validation accuracy %.4f  auc %.4f  (best, step %lld)\n",
+                    result.best_validation->accuracy, result.best_validation->auc,
+                    static_cast<long long>(result.model_step));
+      }
+      if (result.test) {
+        std::printf("test accuracy %.4f  auc %.4f  loss %.4f  (%lld reviews)\n", result.test->accuracy,
+                    result.test->auc, result.test->loss, static_cast<long long>(result.test->samples));
+      }
+      std::printf("trained %lld steps at %.1f samples/s on %d ranks; wall time %s\n",
+                  static_cast<long long>(result.steps), result.samples_per_second, comm->size(),
+                  train::format_duration(wall).c_str());
+      std::fflush(stdout);
+    }
+    return 0;
+  });
+}

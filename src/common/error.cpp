@@ -1,0 +1,28 @@
+#include "common/error.h"
+
+#include <cstring>
+#include <utility>
+
+namespace distgru {
+namespace {
+std::string& label_storage() {
+  static std::string label;
+  return label;
+}
+}  // namespace
+
+void set_process_label(std::string label) { label_storage() = std::move(label); }
+const std::string& process_label() { return label_storage(); }
+
+void throw_error(const std::string& what, const char* file, int line) {
+  const char* base = std::strrchr(file, '/');
+  std::string msg;
+  if (!process_label().empty()) msg += "[" + process_label() + "] ";
+  msg += what;
+  msg += " (at ";
+  msg += base ? base + 1 : file;
+  msg += ":" + std::to_string(line) + ")";
+  throw Error(msg);
+}
+
+}  // namespace distgru

@@ -1,0 +1,41 @@
+#pragma once
+// distgru-prepare's library half: IMDB archive or directory -> vocab.txt,
+// train/test HDF5 shards and manifest.json. The output is a pure function of
+// the input reviews and the options: the same flags give byte-identical files
+// on every platform.
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace distgru::data {
+
+struct PrepareOptions {
+  std::string source, out_dir;
+  int32_t shards = 1, vocab_size = 20000, sentence_size = 256;
+  uint64_t seed = 42;
+  int32_t test_shards = 1;
+};
+
+struct PrepareSummary {
+  int64_t train_samples, test_samples;
+  size_t vocab_words;
+  std::vector<std::string> files;  // paths written: shards, vocab.txt, manifest.json last
+};
+
+// Steps: read_imdb; count train words (tokenize); build the vocabulary;
+// encode; shuffle train with `seed` and test with a seed derived from it;
+// split each into contiguous shards whose sizes differ by at most one; write
+// shards, vocab.txt, then manifest.json (its presence marks a complete
+// directory). Throws distgru::Error on bad options or input.
+PrepareSummary prepare_imdb(const PrepareOptions& opt);
+
+// A permutation of 0..n-1: Fisher-Yates driven by std::mt19937_64(seed) with
+// our own unbiased bounded draw, because std::shuffle and
+// std::uniform_int_distribution differ between standard libraries.
+std::vector<size_t> shuffled_order(size_t n, uint64_t seed);
+
+// "train-00001-of-00004.h5"
+std::string shard_name(const std::string& split, int32_t index, int32_t count);
+
+}  // namespace distgru::data

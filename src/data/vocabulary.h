@@ -1,0 +1,53 @@
+#pragma once
+// Word <-> id mapping built from training-set word counts.
+//
+// Id conventions (shared with the model and documented in data/README.md):
+// 0 pads, 1 starts every sentence, 2 stands for any word not in the
+// vocabulary, and the word of frequency rank r (1-based) gets id r + 2. Only
+// ids below vocab_size are kept, so the vocabulary holds at most
+// vocab_size - 3 words.
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+namespace distgru::data {
+
+struct TokenIds {
+  static constexpr int32_t kPad = 0, kStart = 1, kOov = 2, kIndexOffset = 2;
+};
+
+class Vocabulary {
+ public:
+  // Words ranked by count (desc), ties broken by bytewise word order (asc).
+  // Word of rank r (1-based) gets id r + kIndexOffset; only ids < vocab_size
+  // are kept. Words with a count <= 0 are ignored.
+  static Vocabulary build(const std::unordered_map<std::string, int64_t>& counts,
+                          int32_t vocab_size);
+  // Reads vocab.txt (format in data/README.md); errors name the file and line.
+  static Vocabulary load(const std::string& path);
+  // Atomic: writes path.tmp, fsyncs, renames.
+  void save(const std::string& path) const;
+
+  int32_t vocab_size() const { return vocab_size_; }
+  // kOov when unknown.
+  int32_t id(std::string_view word) const;
+  // "<pad>", "<start>", "<oov>" for 0, 1, 2; throws for ids without a word.
+  const std::string& word(int32_t id) const;
+  size_t num_words() const { return words_.size(); }
+  // [kStart, ids...] truncated to sentence_size (keeps the beginning), then
+  // padded at the end with kPad up to sentence_size.
+  std::vector<int32_t> encode(const std::vector<std::string>& tokens, int32_t sentence_size) const;
+
+ private:
+  Vocabulary(int32_t vocab_size, std::vector<std::string> words, std::vector<int64_t> counts);
+
+  int32_t vocab_size_;
+  std::vector<std::string> words_;  // rank order; words_[i] has id i + 3
+  std::vector<int64_t> counts_;     // training-set count of words_[i]
+  std::unordered_map<std::string, int32_t> ids_;
+};
+
+}  // namespace distgru::data

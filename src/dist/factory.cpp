@@ -1,0 +1,37 @@
+#include "dist/factory.h"
+
+#include "common/error.h"
+#include "dist/mpi_communicator.h"
+#if DISTGRU_HAVE_NCCL
+#include "dist/nccl_communicator.h"
+#endif
+
+namespace distgru::dist {
+
+Backend parse_backend(const std::string& name) {
+  if (name == "auto") return Backend::kAuto;
+  if (name == "mpi") return Backend::kMpi;
+  if (name == "nccl") return Backend::kNccl;
+  DISTGRU_FAIL("unknown backend '" + name + "' (expected auto, mpi or nccl)");
+}
+
+bool nccl_compiled() { return DISTGRU_HAVE_NCCL != 0; }
+
+std::unique_ptr<Communicator> create_communicator(const MpiSession& session, Backend backend,
+                                                  std::chrono::seconds timeout) {
+  if (backend == Backend::kAuto) {
+    backend = (nccl_compiled() && torch::cuda::is_available()) ? Backend::kNccl : Backend::kMpi;
+  }
+  auto mpi = std::make_unique<MpiCommunicator>(session);
+  if (backend == Backend::kMpi) return mpi;
+#if DISTGRU_HAVE_NCCL
+  DISTGRU_CHECK(torch::cuda::is_available(),
+                "backend nccl needs CUDA tensors, but this LibTorch sees no CUDA device");
+  return std::make_unique<NcclCommunicator>(std::move(mpi), timeout);
+#else
+  (void)timeout;
+  DISTGRU_FAIL("backend nccl was requested but this build has no NCCL (CMake did not find it)");
+#endif
+}
+
+}  // namespace distgru::dist

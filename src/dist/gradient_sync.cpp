@@ -1,0 +1,88 @@
+#include "dist/gradient_sync.h"
+
+#include <chrono>
+
+#include "common/error.h"
+
+namespace distgru::dist {
+
+GradientSync::GradientSync(Communicator& comm, std::vector<torch::Tensor> params)
+    : comm_(comm), params_(std::move(params)) {
+  DISTGRU_CHECK(!params_.empty(), "GradientSync: no parameters");
+  int64_t total = 0;
+  for (const auto& p : params_) {
+    DISTGRU_CHECK(p.scalar_type() == params_.front().scalar_type(),
+                  "GradientSync: parameters must share one dtype");
+    DISTGRU_CHECK(p.device() == comm.device(),
+                  "GradientSync: parameter on " + p.device().str() + " but the " + comm.backend() +
+                      " communicator works on " + comm.device().str());
+    offsets_.push_back(total);
+    total += p.numel();
+  }
+  flat_ = torch::zeros({total}, params_.front().options());
+}
+
+void GradientSync::allreduce_gradients() {
+  const auto start = std::chrono::steady_clock::now();
+  torch::NoGradGuard no_grad;
+  for (size_t i = 0; i < params_.size(); ++i) {
+    auto slice = flat_.narrow(0, offsets_[i], params_[i].numel());
+    const auto& grad = params_[i].grad();
+    if (grad.defined()) {
+      slice.copy_(grad.reshape({-1}));
+    } else {
+      slice.zero_();
+    }
+  }
+  comm_.allreduce(flat_, ReduceOp::kSum);
+  for (size_t i = 0; i < params_.size(); ++i) {
+    auto slice = flat_.narrow(0, offsets_[i], params_[i].numel()).view(params_[i].sizes());
+    auto& grad = params_[i].mutable_grad();
+    if (grad.defined()) {
+      grad.copy_(slice);
+    } else {
+      grad = slice.clone();
+    }
+  }
+  last_seconds_ =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+torch::Tensor flatten_tensors(const std::vector<torch::Tensor>& tensors) {
+  DISTGRU_CHECK(!tensors.empty(), "flatten_tensors: nothing to flatten");
+  int64_t total = 0;
+  for (const auto& t : tensors) total += t.numel();
+  auto flat = torch::empty({total}, tensors.front().options());
+  int64_t off = 0;
+  torch::NoGradGuard no_grad;
+  for (const auto& t : tensors) {
+    flat.narrow(0, off, t.numel()).copy_(t.reshape({-1}));
+    off += t.numel();
+  }
+  return flat;
+}
+
+void broadcast_tensors(Communicator& comm, const std::vector<torch::Tensor>& tensors, int root) {
+  if (tensors.empty()) return;
+  auto flat = flatten_tensors(tensors);
+  comm.broadcast(flat, root);
+  torch::NoGradGuard no_grad;
+  int64_t off = 0;
+  for (const auto& t : tensors) {
+    auto target = t;  // shares storage: copying into it updates the parameter
+    target.copy_(flat.narrow(0, off, t.numel()).view(t.sizes()));
+    off += t.numel();
+  }
+}
+
+bool tensors_identical_across_ranks(Communicator& comm, const std::vector<torch::Tensor>& tensors) {
+  auto mine = flatten_tensors(tensors);
+  auto roots = mine.clone();
+  comm.broadcast(roots, 0);
+  auto differs = torch::tensor({torch::equal(mine, roots) ? 0.0f : 1.0f},
+                               torch::TensorOptions().device(comm.device()));
+  comm.allreduce(differs, ReduceOp::kMax);
+  return differs.item<float>() == 0.0f;
+}
+
+}  // namespace distgru::dist

@@ -1,0 +1,104 @@
+#include "dist/mpi_communicator.h"
+
+#include <algorithm>
+#include <climits>
+
+#include "dist/mpi_check.h"
+
+namespace distgru::dist {
+namespace {
+
+MPI_Datatype mpi_type(torch::ScalarType type) {
+  switch (type) {
+    case torch::kFloat: return MPI_FLOAT;
+    case torch::kDouble: return MPI_DOUBLE;
+    case torch::kInt: return MPI_INT32_T;
+    case torch::kLong: return MPI_INT64_T;
+    case torch::kByte: return MPI_UINT8_T;
+    case torch::kChar: return MPI_INT8_T;
+    default:
+      DISTGRU_FAIL(std::string("backend mpi does not support dtype ") +
+                   std::string(c10::toString(type)));
+  }
+}
+
+MPI_Op mpi_op(ReduceOp op) {
+  switch (op) {
+    case ReduceOp::kSum: return MPI_SUM;
+    case ReduceOp::kMax: return MPI_MAX;
+    case ReduceOp::kMin: return MPI_MIN;
+  }
+  DISTGRU_FAIL("unknown ReduceOp");
+}
+
+// MPI counts are int: send larger buffers in pieces.
+constexpr int64_t kMaxChunk = INT_MAX / 2;
+
+}  // namespace
+
+MpiCommunicator::MpiCommunicator(const MpiSession& /*session*/, Scope scope) {
+  DISTGRU_MPI_CHECK(MPI_Comm_dup(scope == Scope::kWorld ? MPI_COMM_WORLD : MPI_COMM_SELF, &comm_));
+  DISTGRU_MPI_CHECK(MPI_Comm_set_errhandler(comm_, MPI_ERRORS_RETURN));
+  DISTGRU_MPI_CHECK(MPI_Comm_rank(comm_, &rank_));
+  DISTGRU_MPI_CHECK(MPI_Comm_size(comm_, &size_));
+  MPI_Comm local = MPI_COMM_NULL;
+  DISTGRU_MPI_CHECK(MPI_Comm_split_type(comm_, MPI_COMM_TYPE_SHARED, rank_, MPI_INFO_NULL, &local));
+  DISTGRU_MPI_CHECK(MPI_Comm_rank(local, &local_rank_));
+  DISTGRU_MPI_CHECK(MPI_Comm_size(local, &local_size_));
+  DISTGRU_MPI_CHECK(MPI_Comm_free(&local));
+}
+
+MpiCommunicator::~MpiCommunicator() {
+  int finalized = 0;
+  MPI_Finalized(&finalized);
+  if (comm_ != MPI_COMM_NULL && !finalized) MPI_Comm_free(&comm_);
+}
+
+void MpiCommunicator::check_cpu(const torch::Tensor& tensor, const char* op) const {
+  DISTGRU_CHECK(tensor.defined(), std::string("mpi ") + op + ": undefined tensor");
+  DISTGRU_CHECK(tensor.device().is_cpu(),
+                std::string("backend mpi does not support ") + op + " on device " +
+                    tensor.device().str() + " (use the nccl backend for CUDA tensors)");
+  DISTGRU_CHECK(tensor.is_contiguous(), std::string("mpi ") + op + ": tensor must be contiguous");
+}
+
+void MpiCommunicator::allreduce(torch::Tensor& tensor, ReduceOp op) {
+  check_cpu(tensor, "allreduce");
+  const auto type = mpi_type(tensor.scalar_type());
+  auto* data = static_cast<char*>(tensor.data_ptr());
+  const int64_t n = tensor.numel();
+  for (int64_t off = 0; off < n; off += kMaxChunk) {
+    const int count = static_cast<int>(std::min(kMaxChunk, n - off));
+    DISTGRU_MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, data + off * tensor.element_size(), count, type,
+                                    mpi_op(op), comm_));
+  }
+}
+
+void MpiCommunicator::broadcast(torch::Tensor& tensor, int root) {
+  check_cpu(tensor, "broadcast");
+  DISTGRU_CHECK(root >= 0 && root < size_, "mpi broadcast: root out of range");
+  const auto type = mpi_type(tensor.scalar_type());
+  auto* data = static_cast<char*>(tensor.data_ptr());
+  const int64_t n = tensor.numel();
+  for (int64_t off = 0; off < n; off += kMaxChunk) {
+    const int count = static_cast<int>(std::min(kMaxChunk, n - off));
+    DISTGRU_MPI_CHECK(MPI_Bcast(data + off * tensor.element_size(), count, type, root, comm_));
+  }
+}
+
+void MpiCommunicator::allgather(const torch::Tensor& input, torch::Tensor& output) {
+  check_cpu(input, "allgather");
+  check_cpu(output, "allgather");
+  DISTGRU_CHECK(output.numel() == input.numel() * size_ &&
+                    output.scalar_type() == input.scalar_type(),
+                "mpi allgather: output must hold size() * input.numel() of the same dtype");
+  DISTGRU_CHECK(input.numel() <= INT_MAX, "mpi allgather: input too large");
+  const auto type = mpi_type(input.scalar_type());
+  DISTGRU_MPI_CHECK(MPI_Allgather(input.data_ptr(), static_cast<int>(input.numel()), type,
+                                  output.data_ptr(), static_cast<int>(input.numel()), type,
+                                  comm_));
+}
+
+void MpiCommunicator::barrier() { DISTGRU_MPI_CHECK(MPI_Barrier(comm_)); }
+
+}  // namespace distgru::dist

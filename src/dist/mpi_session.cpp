@@ -1,0 +1,51 @@
+#include "dist/mpi_session.h"
+
+#include <mpi.h>
+
+#include <cstdlib>
+
+#include "dist/mpi_check.h"
+
+namespace distgru::dist {
+
+std::string mpi_error_string(int code) {
+  char text[MPI_MAX_ERROR_STRING];
+  int len = 0;
+  if (MPI_Error_string(code, text, &len) != MPI_SUCCESS) return "MPI error " + std::to_string(code);
+  return std::string(text, len) + " (code " + std::to_string(code) + ")";
+}
+
+MpiSession::MpiSession(int* argc, char*** argv) {
+  int initialized = 0;
+  DISTGRU_MPI_CHECK(MPI_Initialized(&initialized));
+  DISTGRU_CHECK(!initialized, "MpiSession: MPI is already initialised");
+  int provided = 0;
+  // FUNNELED: every MPI call comes from the main thread.
+  DISTGRU_MPI_CHECK(MPI_Init_thread(argc, argv, MPI_THREAD_FUNNELED, &provided));
+  // Errors as return codes, so every call site can throw with its context.
+  DISTGRU_MPI_CHECK(MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN));
+  DISTGRU_MPI_CHECK(MPI_Comm_rank(MPI_COMM_WORLD, &rank_));
+  DISTGRU_MPI_CHECK(MPI_Comm_size(MPI_COMM_WORLD, &size_));
+  char name[MPI_MAX_PROCESSOR_NAME];
+  int len = 0;
+  DISTGRU_MPI_CHECK(MPI_Get_processor_name(name, &len));
+  hostname_.assign(name, len);
+  set_process_label("rank " + std::to_string(rank_) + "/" + std::to_string(size_) + " on " +
+                    hostname_);
+}
+
+MpiSession::~MpiSession() {
+  int finalized = 0;
+  MPI_Finalized(&finalized);
+  if (!finalized) MPI_Finalize();
+}
+
+void abort_job(int code) {
+  int initialized = 0, finalized = 0;
+  MPI_Initialized(&initialized);
+  MPI_Finalized(&finalized);
+  if (initialized && !finalized) MPI_Abort(MPI_COMM_WORLD, code);
+  std::_Exit(code);
+}
+
+}  // namespace distgru::dist

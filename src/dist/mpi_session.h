@@ -1,0 +1,31 @@
+#pragma once
+// RAII owner of MPI's lifetime (as Gloo's MPIScope): MPI_Init_thread in the
+// constructor, MPI_Finalize in the destructor. One per process, created first
+// in main(). A failure anywhere else goes through abort_job(), which takes the
+// whole job down instead of leaving the other ranks blocked in a collective.
+
+#include <string>
+
+namespace distgru::dist {
+
+class MpiSession {
+ public:
+  MpiSession(int* argc, char*** argv);
+  ~MpiSession();
+  MpiSession(const MpiSession&) = delete;
+  MpiSession& operator=(const MpiSession&) = delete;
+
+  int world_rank() const { return rank_; }
+  int world_size() const { return size_; }
+  const std::string& hostname() const { return hostname_; }
+
+ private:
+  int rank_ = 0;
+  int size_ = 1;
+  std::string hostname_;
+};
+
+// Ends every rank of the job with `code` (MPI_Abort when MPI is up, else exit).
+[[noreturn]] void abort_job(int code);
+
+}  // namespace distgru::dist

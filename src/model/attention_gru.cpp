@@ -1,0 +1,55 @@
+#include "model/attention_gru.h"
+
+#include "common/error.h"
+
+namespace distgru::model {
+
+AttentionGRUImpl::AttentionGRUImpl(const ModelConfig& config) : config_(config) {
+  DISTGRU_CHECK(config.vocab_size > 3, "model: vocab_size must exceed the 3 reserved ids");
+  DISTGRU_CHECK(config.embed_dim > 0 && config.hidden_size > 0 && config.attention_size > 0 &&
+                    config.num_classes >= 2,
+                "model: sizes must be positive and num_classes >= 2");
+  embedding_ = register_module(
+      "embedding", torch::nn::Embedding(config.vocab_size, config.embed_dim));
+  encoder_ = register_module(
+      "encoder", torch::nn::GRU(torch::nn::GRUOptions(config.embed_dim, config.hidden_size)
+                                    .batch_first(true)
+                                    .bidirectional(true)));
+  attention_hidden_ = register_module(
+      "attention_hidden", torch::nn::Linear(2 * config.hidden_size, config.attention_size));
+  attention_score_ =
+      register_module("attention_score", torch::nn::Linear(config.attention_size, 1));
+  classifier_ = register_module(
+      "classifier", torch::nn::Linear(2 * config.hidden_size, config.num_classes));
+  reset_embedding();
+}
+
+void AttentionGRUImpl::reset_embedding() {
+  torch::NoGradGuard no_grad;
+  embedding_->weight.uniform_(-1.0, 1.0);
+}
+
+ModelOutput AttentionGRUImpl::forward(const torch::Tensor& tokens) {
+  DISTGRU_CHECK(tokens.dim() == 2, "model: tokens must be [batch, time]");
+  auto embedded = embedding_->forward(tokens);                 // [B,T,E]
+  auto states = std::get<0>(encoder_->forward(embedded));       // [B,T,2H]
+  auto scores = attention_score_->forward(
+                    torch::relu(attention_hidden_->forward(states)))
+                    .squeeze(-1);                                // [B,T]
+  if (config_.mask_padding) {
+    // A large finite negative rather than -inf: a row of only padding then gets
+    // uniform weights instead of NaN.
+    scores = scores.masked_fill(tokens.eq(config_.pad_id), -1e9);
+  }
+  auto weights = torch::softmax(scores, /*dim=*/1);              // [B,T]
+  auto context = torch::bmm(weights.unsqueeze(1), states).squeeze(1);  // [B,2H]
+  return {classifier_->forward(context), weights};
+}
+
+int64_t parameter_count(torch::nn::Module& module) {
+  int64_t n = 0;
+  for (const auto& p : module.parameters()) n += p.numel();
+  return n;
+}
+
+}  // namespace distgru::model

@@ -1,0 +1,58 @@
+#pragma once
+// The classifier of the tutorial distgru grew from, as four stages:
+//   Embed   tokens [B,T] -> vectors [B,T,E]           (Embedding V x E)
+//   Encode  -> states [B,T,2H]                         (bidirectional GRU, H per direction)
+//   Attend  -> weights [B,T] -> context [B,2H]         (MLP 2H->A ReLU, A->1; softmax over time)
+//   Predict -> logits [B,C]                            (Linear 2H->C)
+// Padded positions are masked out of the attention softmax by default, so the
+// weights of a review sum to one over its real tokens only.
+
+#include <torch/torch.h>
+
+#include <cstdint>
+#include <string>
+
+namespace distgru::model {
+
+struct ModelConfig {
+  int64_t vocab_size = 20000;      // the tutorial's vocabulary
+  int64_t embed_dim = 100;         // GloVe 6B 100d fits without projection
+  int64_t hidden_size = 128;       // GRU units per direction
+  int64_t attention_size = 32;     // width of the attention MLP's hidden layer
+  int64_t num_classes = 2;         // negative / positive
+  bool mask_padding = true;        // keep pad tokens out of the attention softmax
+  int64_t pad_id = 0;
+};
+
+struct ModelOutput {
+  torch::Tensor logits;     // [B, num_classes]
+  torch::Tensor attention;  // [B, T], rows sum to 1
+};
+
+class AttentionGRUImpl : public torch::nn::Module {
+ public:
+  explicit AttentionGRUImpl(const ModelConfig& config);
+
+  // tokens: integer ids [B, T] on the module's device.
+  ModelOutput forward(const torch::Tensor& tokens);
+
+  // Uniform(-1, 1) embedding as the tutorial; default init elsewhere.
+  void reset_embedding();
+
+  const ModelConfig& config() const { return config_; }
+  torch::nn::Embedding& embedding() { return embedding_; }
+
+ private:
+  ModelConfig config_;
+  torch::nn::Embedding embedding_{nullptr};
+  torch::nn::GRU encoder_{nullptr};
+  torch::nn::Linear attention_hidden_{nullptr};
+  torch::nn::Linear attention_score_{nullptr};
+  torch::nn::Linear classifier_{nullptr};
+};
+TORCH_MODULE(AttentionGRU);
+
+// Total number of scalar parameters (for logs and benchmarks).
+int64_t parameter_count(torch::nn::Module& module);
+
+}  // namespace distgru::model

@@ -1,0 +1,33 @@
+#pragma once
+// Distributed evaluation: each rank scores its block of the range, the
+// per-sample probabilities and losses meet in one allreduce (each rank fills
+// only its rows of a zeroed buffer), and every rank then holds all of them and
+// computes the same metrics.
+
+#include <cstdint>
+#include <vector>
+
+#include "data/dataset.h"
+#include "data/sampler.h"
+#include "dist/communicator.h"
+#include "model/attention_gru.h"
+#include "train/metrics.h"
+
+namespace distgru::train {
+
+struct EvalResult {
+  int64_t samples = 0;
+  double accuracy = 0.0;
+  double auc = 0.0;
+  double loss = 0.0;                  // mean cross-entropy
+  Confusion confusion;
+  std::vector<double> probabilities;  // P(positive), global order of the range
+  std::vector<int32_t> labels;
+};
+
+// collective: every rank calls with the same dataset range. The model is put
+// in eval mode for the duration and restored to train mode after.
+EvalResult evaluate(model::AttentionGRU& model, dist::Communicator& comm,
+                    const data::ShardedDataset& dataset, data::Range range, int64_t batch_size);
+
+}  // namespace distgru::train

@@ -1,0 +1,54 @@
+#include "train/inference.h"
+
+#include "common/error.h"
+#include "data/tokenizer.h"
+
+namespace distgru::train {
+
+LoadedModel load_model(const std::string& path_or_dir, torch::Device device) {
+  LoadedModel loaded;
+  loaded.path = resolve_checkpoint(path_or_dir);
+  auto header = read_checkpoint_header(loaded.path);
+  loaded.config = config_from_ini(header.config_ini, loaded.path);
+  loaded.model = model::AttentionGRU(model_config(loaded.config));
+  loaded.state = load_checkpoint(loaded.path, *loaded.model, nullptr).state;
+  loaded.model->to(device);
+  loaded.model->eval();
+  return loaded;
+}
+
+Prediction predict(model::AttentionGRU& model, const data::Vocabulary& vocab,
+                   const std::string& text, int64_t sentence_size) {
+  DISTGRU_CHECK(vocab.vocab_size() == model->config().vocab_size,
+                "vocabulary has " + std::to_string(vocab.vocab_size()) + " ids but the model expects " +
+                    std::to_string(model->config().vocab_size));
+  const auto words = data::tokenize(text);
+  const auto ids = vocab.encode(words, static_cast<int32_t>(sentence_size));
+  const auto device = model->parameters().front().device();
+  auto tokens = torch::tensor(std::vector<int64_t>(ids.begin(), ids.end()), torch::kLong)
+                    .reshape({1, -1})
+                    .to(device);
+  torch::NoGradGuard no_grad;
+  auto out = model->forward(tokens);
+  auto probs = torch::softmax(out.logits, 1).to(torch::kCPU, torch::kDouble);
+  auto weights = out.attention.to(torch::kCPU, torch::kDouble);
+
+  Prediction p;
+  p.positive_probability = probs[0][1].item<double>();
+  p.label = p.positive_probability >= 0.5 ? 1 : 0;
+  p.probability = p.label == 1 ? p.positive_probability : 1.0 - p.positive_probability;
+  p.truncated = static_cast<int64_t>(words.size()) + 1 > sentence_size;
+  // Position 0 is <start>; position i > 0 is words[i-1] until padding begins.
+  const int64_t real = std::min<int64_t>(sentence_size, static_cast<int64_t>(words.size()) + 1);
+  const auto w = weights.accessor<double, 2>();
+  for (int64_t i = 0; i < real; ++i) {
+    TokenWeight t;
+    t.token = i == 0 ? "<start>" : words[static_cast<size_t>(i - 1)];
+    t.in_vocabulary = ids[static_cast<size_t>(i)] != data::TokenIds::kOov;
+    t.weight = w[0][i];
+    p.tokens.push_back(std::move(t));
+  }
+  return p;
+}
+
+}  // namespace distgru::train

@@ -1,0 +1,45 @@
+#pragma once
+// Loading a trained model from a checkpoint, and the tutorial's prediction:
+// class, probability and the attention weight of every token.
+
+#include <string>
+#include <vector>
+
+#include "data/vocabulary.h"
+#include "model/attention_gru.h"
+#include "train/checkpoint.h"
+#include "train/config.h"
+
+namespace distgru::train {
+
+struct LoadedModel {
+  model::AttentionGRU model{nullptr};
+  TrainConfig config;   // as stored in the checkpoint
+  TrainState state;
+  std::string path;     // the file actually loaded
+};
+
+// `path_or_dir`: a checkpoint file, or a directory (best.pt, else the newest).
+// The model comes back in eval mode on `device`.
+LoadedModel load_model(const std::string& path_or_dir, torch::Device device);
+
+struct TokenWeight {
+  std::string token;   // the review's word, or <start>
+  bool in_vocabulary;  // false: the model saw <oov> here
+  double weight;       // attention weight
+};
+
+struct Prediction {
+  int label = 0;               // 1 positive, 0 negative
+  double probability = 0.0;    // of `label`
+  double positive_probability = 0.0;
+  std::vector<TokenWeight> tokens;  // real tokens only (no padding), in order
+  bool truncated = false;           // the review had more tokens than fit
+};
+
+// Tokenises and encodes `text` exactly as distgru-prepare does, then runs the
+// model.
+Prediction predict(model::AttentionGRU& model, const data::Vocabulary& vocab,
+                   const std::string& text, int64_t sentence_size);
+
+}  // namespace distgru::train

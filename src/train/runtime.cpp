@@ -1,0 +1,43 @@
+#include "train/runtime.h"
+
+#include <dlfcn.h>
+#include <sched.h>
+
+#include <algorithm>
+#include <thread>
+
+#include <torch/torch.h>
+
+namespace distgru::train {
+
+int available_cores() {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (sched_getaffinity(0, sizeof(set), &set) == 0) return std::max(1, CPU_COUNT(&set));
+  return std::max(1u, std::thread::hardware_concurrency());
+}
+
+int configure_threads(int requested, int local_ranks) {
+  const int threads =
+      requested > 0 ? requested : std::max(1, available_cores() / std::max(1, local_ranks));
+  torch::set_num_threads(threads);
+  // The inter-op pool can only be sized once per process, before first use.
+  static bool interop_set = false;
+  if (!interop_set) {
+    try {
+      torch::set_num_interop_threads(1);
+    } catch (const c10::Error&) {
+      // Already started by an earlier call in this process: harmless.
+    }
+    interop_set = true;
+  }
+  // Looked up at run time: the BLAS behind LibTorch is chosen by Debian's
+  // alternatives and need not be OpenBLAS.
+  using SetThreads = void (*)(int);
+  if (auto fn = reinterpret_cast<SetThreads>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"))) {
+    fn(threads);
+  }
+  return threads;
+}
+
+}  // namespace distgru::train

@@ -1,0 +1,86 @@
+#pragma once
+// The data-parallel training loop. Every rank builds the same model (rank 0's
+// parameters are broadcast), reads only its block of the training split, and
+// per step: forward on its local batch, backward on loss/global_batch, one
+// fused gradient allreduce, clipping, Adam. Rank 0 logs, writes metrics.jsonl,
+// checkpoints and best.pt; validation and the final test evaluation are
+// computed by all ranks together.
+
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include "data/dataset.h"
+#include "dist/communicator.h"
+#include "dist/gradient_sync.h"
+#include "model/attention_gru.h"
+#include "train/checkpoint.h"
+#include "train/config.h"
+#include "train/evaluator.h"
+#include "train/metrics_log.h"
+#include "train/samples.h"
+
+namespace distgru::train {
+
+struct TrainResult {
+  int64_t steps = 0;
+  double train_seconds = 0.0;          // wall time of the training loop
+  double samples_per_second = 0.0;     // over all training steps of this run
+  std::optional<EvalResult> best_validation;
+  std::optional<EvalResult> test;
+  int64_t model_step = 0;              // step whose parameters were tested
+};
+
+class Trainer {
+ public:
+  // collective: loads data, builds the model and optimiser, resumes if asked.
+  Trainer(TrainConfig config, dist::Communicator& comm);
+  ~Trainer();
+
+  // collective: trains to the configured step count, then scores the test set.
+  TrainResult run();
+
+  // collective: one optimiser step on explicit local samples (tests use this
+  // to compare world sizes on the same global batch). Returns the global mean
+  // loss. `tokens`/`labels` are this rank's share; global_batch is the sum.
+  double step_on(const torch::Tensor& tokens, const torch::Tensor& labels, int64_t global_batch);
+
+  model::AttentionGRU& model() { return model_; }
+  const TrainState& state() const { return state_; }
+  int64_t steps_per_epoch() const { return steps_per_epoch_; }
+  int64_t total_steps() const { return total_steps_; }
+
+ private:
+  void resume_if_asked();
+  void next_batch(torch::Tensor& tokens, torch::Tensor& labels);
+  bool due(int64_t every) const;
+  void validate();
+  void save_step_checkpoint();
+  void log_step(double loss, double window_seconds, int64_t window_steps);
+  EvalResult test_best_model();
+
+  TrainConfig config_;
+  dist::Communicator& comm_;
+  bool is_root_;
+
+  // Data: constant after construction.
+  std::unique_ptr<data::ShardedDataset> train_set_;
+  Samples local_;                 // this rank's block of the training range
+  data::Range validation_range_;  // global rows held out for validation
+  int64_t local_batch_ = 0;
+  int64_t steps_per_epoch_ = 0;
+  int64_t total_steps_ = 0;
+
+  model::AttentionGRU model_{nullptr};
+  std::unique_ptr<torch::optim::Adam> optimizer_;
+  std::unique_ptr<dist::GradientSync> sync_;
+  std::vector<torch::Tensor> best_parameters_;  // copy taken at the best validation
+
+  TrainState state_;
+  std::vector<int64_t> order_;    // this epoch's visiting order of local samples
+  int64_t order_epoch_ = -1;
+  std::unique_ptr<MetricsLog> metrics_;  // rank 0 only
+  std::optional<EvalResult> best_validation_;
+};
+
+}  // namespace distgru::train

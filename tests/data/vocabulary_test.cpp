@@ -1,0 +1,116 @@
+#include "data/vocabulary.h"
+
+#include <gtest/gtest.h>
+
+#include "common/error.h"
+#include "data/file_util.h"
+#include "test_util.h"
+
+namespace distgru::data {
+namespace {
+
+using testing::TempDir;
+
+Vocabulary sample_vocab(int32_t vocab_size) {
+  // Ranks: the(5) a(3) b(3) movie(2) zebra(1); "a" before "b" on the tie.
+  return Vocabulary::build({{"movie", 2}, {"b", 3}, {"the", 5}, {"a", 3}, {"zebra", 1}},
+                           vocab_size);
+}
+
+TEST(Vocabulary, RanksByCountThenWord) {
+  Vocabulary v = sample_vocab(100);
+  EXPECT_EQ(v.vocab_size(), 100);
+  EXPECT_EQ(v.num_words(), 5u);
+  EXPECT_EQ(v.id("the"), 3);
+  EXPECT_EQ(v.id("a"), 4);
+  EXPECT_EQ(v.id("b"), 5);
+  EXPECT_EQ(v.id("movie"), 6);
+  EXPECT_EQ(v.id("zebra"), 7);
+  EXPECT_EQ(v.id("unknown"), TokenIds::kOov);
+  EXPECT_EQ(v.word(0), "<pad>");
+  EXPECT_EQ(v.word(1), "<start>");
+  EXPECT_EQ(v.word(2), "<oov>");
+  EXPECT_EQ(v.word(5), "b");
+  EXPECT_THROW(v.word(8), Error);
+  EXPECT_THROW(v.word(-1), Error);
+}
+
+TEST(Vocabulary, TiesUseBytewiseOrder) {
+  // Bytes >= 0x80 sort after ASCII (unsigned comparison).
+  Vocabulary v = Vocabulary::build({{"\xc3\xa9t\xc3\xa9", 1}, {"zoo", 1}, {"Zoo", 1}}, 10);
+  EXPECT_EQ(v.word(3), "Zoo");
+  EXPECT_EQ(v.word(4), "zoo");
+  EXPECT_EQ(v.word(5), "\xc3\xa9t\xc3\xa9");
+}
+
+TEST(Vocabulary, OnlyIdsBelowVocabSizeKept) {
+  Vocabulary v = sample_vocab(6);  // ids 3, 4, 5
+  EXPECT_EQ(v.num_words(), 3u);
+  EXPECT_EQ(v.id("b"), 5);
+  EXPECT_EQ(v.id("movie"), TokenIds::kOov);
+  EXPECT_EQ(v.id("zebra"), TokenIds::kOov);
+  EXPECT_THROW(v.word(6), Error);
+}
+
+TEST(Vocabulary, BuildRejectsTinyVocabSize) { EXPECT_THROW(sample_vocab(3), Error); }
+
+TEST(Vocabulary, EncodePadsAtEnd) {
+  Vocabulary v = sample_vocab(100);
+  EXPECT_EQ(v.encode({"the", "nope", "zebra"}, 6), (std::vector<int32_t>{1, 3, 2, 7, 0, 0}));
+  EXPECT_EQ(v.encode({}, 3), (std::vector<int32_t>{1, 0, 0}));
+}
+
+TEST(Vocabulary, EncodeTruncatesKeepingBeginning) {
+  Vocabulary v = sample_vocab(100);
+  EXPECT_EQ(v.encode({"a", "b", "movie", "the", "the"}, 4), (std::vector<int32_t>{1, 4, 5, 6}));
+}
+
+TEST(Vocabulary, SaveLoadRoundTrip) {
+  TempDir dir;
+  const std::string path = dir.file("vocab.txt");
+  sample_vocab(7).save(path);
+  EXPECT_EQ(read_file(path),
+            "# distgru vocab vocab_size=7 index_offset=2\nthe\t5\na\t3\nb\t3\nmovie\t2\n");
+  EXPECT_FALSE(testing::fs::exists(path + ".tmp"));
+  Vocabulary v = Vocabulary::load(path);
+  EXPECT_EQ(v.vocab_size(), 7);
+  EXPECT_EQ(v.num_words(), 4u);
+  EXPECT_EQ(v.id("movie"), 6);
+  EXPECT_EQ(v.word(4), "a");
+}
+
+void expect_load_error(const std::string& content, const std::string& fragment) {
+  TempDir dir;
+  const std::string path = dir.file("vocab.txt");
+  testing::write_text(path, content);
+  try {
+    Vocabulary::load(path);
+    FAIL() << "no error for: " << content;
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find(path), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find(fragment), std::string::npos) << e.what();
+  }
+}
+
+TEST(Vocabulary, LoadRejectsBadFiles) {
+  expect_load_error("", "empty file");
+  expect_load_error("the\t5\n", ":1: bad header");
+  expect_load_error("# distgru vocab vocab_size=10 index_offset=3\n", "index_offset is 3");
+  expect_load_error("# distgru vocab vocab_size=10 index_offset=2\nthe 5\n", ":2: expected");
+  expect_load_error("# distgru vocab vocab_size=10 index_offset=2\nthe\tx\n", ":2: expected");
+  expect_load_error("# distgru vocab vocab_size=10 index_offset=2\na\t1\nb\t2\n", "rank order");
+  expect_load_error("# distgru vocab vocab_size=10 index_offset=2\na\t2\na\t1\n", "duplicate");
+  expect_load_error("# distgru vocab vocab_size=4 index_offset=2\na\t2\nb\t1\n", "do not fit");
+}
+
+TEST(Vocabulary, LoadMissingFileNamesIt) {
+  try {
+    Vocabulary::load("/nonexistent/vocab.txt");
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("/nonexistent/vocab.txt"), std::string::npos);
+  }
+}
+
+}  // namespace
+}  // namespace distgru::data

@@ -1,0 +1,126 @@
+// Collectives checked with exact arithmetic, as Gloo's tests: rank r
+// contributes values built from r, so every sum is known in closed form.
+#include <gtest/gtest.h>
+
+#include "common/error.h"
+#include "dist/factory.h"
+#include "dist/mpi_communicator.h"
+#include "support/mpi_env.h"
+
+namespace distgru::dist {
+namespace {
+
+class CommunicatorTest : public ::testing::TestWithParam<std::tuple<torch::ScalarType, int64_t>> {
+ protected:
+  MpiCommunicator comm_{testing::mpi_session()};
+};
+
+TEST_P(CommunicatorTest, AllreduceSumIsClosedForm) {
+  const auto [dtype, n] = GetParam();
+  const int r = comm_.rank(), p = comm_.size();
+  // Element i of rank r holds r + i: the sum is p(p-1)/2 + p*i.
+  auto t = (torch::arange(n, torch::kDouble) + r).to(dtype);
+  comm_.allreduce(t, ReduceOp::kSum);
+  auto expected = (torch::arange(n, torch::kDouble) * p + p * (p - 1) / 2.0).to(dtype);
+  EXPECT_TRUE(torch::equal(t, expected));
+}
+
+TEST_P(CommunicatorTest, AllreduceMaxAndMin) {
+  const auto [dtype, n] = GetParam();
+  auto hi = torch::full({n}, comm_.rank(), torch::kDouble).to(dtype);
+  auto lo = hi.clone();
+  comm_.allreduce(hi, ReduceOp::kMax);
+  comm_.allreduce(lo, ReduceOp::kMin);
+  EXPECT_TRUE(torch::equal(hi, torch::full({n}, comm_.size() - 1, torch::kDouble).to(dtype)));
+  EXPECT_TRUE(torch::equal(lo, torch::zeros({n}, dtype)));
+}
+
+TEST_P(CommunicatorTest, BroadcastFromEveryRoot) {
+  const auto [dtype, n] = GetParam();
+  for (int root = 0; root < comm_.size(); ++root) {
+    auto t = torch::full({n}, 100 * comm_.rank() + 1, torch::kDouble).to(dtype);
+    comm_.broadcast(t, root);
+    EXPECT_TRUE(torch::equal(t, torch::full({n}, 100 * root + 1, torch::kDouble).to(dtype)));
+  }
+}
+
+TEST_P(CommunicatorTest, AllgatherPlacesRanksInOrder) {
+  const auto [dtype, n] = GetParam();
+  auto in = torch::full({n}, comm_.rank(), torch::kDouble).to(dtype);
+  auto out = torch::empty({n * comm_.size()}, dtype);
+  comm_.allgather(in, out);
+  for (int r = 0; r < comm_.size(); ++r) {
+    EXPECT_TRUE(torch::equal(out.slice(0, r * n, (r + 1) * n), torch::full({n}, r, torch::kDouble).to(dtype)));
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    DtypesAndSizes, CommunicatorTest,
+    ::testing::Combine(::testing::Values(torch::kFloat, torch::kDouble, torch::kInt, torch::kLong),
+                       ::testing::Values<int64_t>(1, 7, 1 << 16)));
+
+TEST(Communicator, RanksAndLocalRanksAreConsistent) {
+  MpiCommunicator comm(testing::mpi_session());
+  EXPECT_EQ(comm.size(), testing::mpi_session().world_size());
+  EXPECT_EQ(comm.rank(), testing::mpi_session().world_rank());
+  EXPECT_GE(comm.local_rank(), 0);
+  EXPECT_LT(comm.local_rank(), comm.local_size());
+  // Every rank of these tests runs on one host.
+  EXPECT_EQ(comm.local_size(), comm.size());
+  EXPECT_EQ(comm.local_rank(), comm.rank());
+  EXPECT_EQ(comm.backend(), "mpi");
+  EXPECT_TRUE(comm.device().is_cpu());
+  comm.barrier();
+}
+
+TEST(Communicator, SelfScopeIsAWorldOfOne) {
+  MpiCommunicator self(testing::mpi_session(), MpiCommunicator::Scope::kSelf);
+  EXPECT_EQ(self.size(), 1);
+  EXPECT_EQ(self.rank(), 0);
+  auto t = torch::full({3}, 5.0f);
+  self.allreduce(t, ReduceOp::kSum);
+  EXPECT_TRUE(torch::equal(t, torch::full({3}, 5.0f)));
+}
+
+TEST(Communicator, UnsupportedCallsSayWhichBackend) {
+  MpiCommunicator comm(testing::mpi_session());
+  auto unsupported = torch::zeros({2}, torch::kBool);
+  try {
+    comm.allreduce(unsupported, ReduceOp::kSum);
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("backend mpi does not support dtype"), std::string::npos)
+        << e.what();
+  }
+  auto strided = torch::zeros({4, 4}).t();
+  EXPECT_THROW(comm.allreduce(strided, ReduceOp::kSum), Error);
+}
+
+TEST(Factory, ParsesBackendNames) {
+  EXPECT_EQ(parse_backend("auto"), Backend::kAuto);
+  EXPECT_EQ(parse_backend("mpi"), Backend::kMpi);
+  EXPECT_EQ(parse_backend("nccl"), Backend::kNccl);
+  EXPECT_THROW(parse_backend("gloo"), Error);
+}
+
+TEST(Factory, AutoPicksMpiWithoutGpus) {
+  if (torch::cuda::is_available()) GTEST_SKIP() << "a GPU is visible";
+  auto comm = create_communicator(testing::mpi_session(), Backend::kAuto, std::chrono::seconds(30));
+  EXPECT_EQ(comm->backend(), "mpi");
+}
+
+TEST(Factory, NcclWithoutGpuIsAClearError) {
+  if (torch::cuda::is_available()) GTEST_SKIP() << "a GPU is visible";
+  try {
+    create_communicator(testing::mpi_session(), Backend::kNccl, std::chrono::seconds(30));
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    const std::string what = e.what();
+    EXPECT_TRUE(what.find("no CUDA device") != std::string::npos ||
+                what.find("has no NCCL") != std::string::npos)
+        << what;
+  }
+}
+
+}  // namespace
+}  // namespace distgru::dist

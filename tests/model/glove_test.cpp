@@ -1,0 +1,60 @@
+#include "model/glove.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <unordered_map>
+
+#include "common/error.h"
+#include "data/vocabulary.h"
+
+namespace distgru::model {
+namespace {
+
+std::string write_file(const std::string& name, const std::string& text) {
+  auto path = (std::filesystem::temp_directory_path() / name).string();
+  std::ofstream(path) << text;
+  return path;
+}
+
+data::Vocabulary small_vocab() {
+  return data::Vocabulary::build({{"good", 5}, {"bad", 3}, {"film", 1}}, 10);
+}
+
+TEST(Glove, CopiesVectorsOfKnownWords) {
+  auto vocab = small_vocab();
+  auto path = write_file("distgru_glove_ok.txt", "good 1 2 3\nunknown 9 9 9\nbad -1 -2 -3.5\n");
+  auto weight = torch::zeros({10, 3});
+  auto stats = load_glove(path, vocab, weight);
+  EXPECT_EQ(stats.lines, 3);
+  EXPECT_EQ(stats.matched, 2);
+  EXPECT_TRUE(torch::equal(weight[vocab.id("good")], torch::tensor({1.0f, 2.0f, 3.0f})));
+  EXPECT_TRUE(torch::equal(weight[vocab.id("bad")], torch::tensor({-1.0f, -2.0f, -3.5f})));
+  EXPECT_EQ(weight[vocab.id("film")].abs().sum().item<float>(), 0.0f);
+  std::remove(path.c_str());
+}
+
+TEST(Glove, WrongDimensionNamesFileAndLine) {
+  auto vocab = small_vocab();
+  auto path = write_file("distgru_glove_bad.txt", "good 1 2 3\nbad 1 2\n");
+  auto weight = torch::zeros({10, 3});
+  try {
+    load_glove(path, vocab, weight);
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find(path + ":2"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("embedding size is 3"), std::string::npos) << e.what();
+  }
+  std::remove(path.c_str());
+}
+
+TEST(Glove, MissingFileIsAnError) {
+  auto vocab = small_vocab();
+  auto weight = torch::zeros({10, 3});
+  EXPECT_THROW(load_glove("/nonexistent/glove.txt", vocab, weight), Error);
+}
+
+}  // namespace
+}  // namespace distgru::model

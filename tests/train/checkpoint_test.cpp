@@ -1,0 +1,136 @@
+#include "train/checkpoint.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "common/error.h"
+#include "model/attention_gru.h"
+#include "train/config.h"
+
+namespace fs = std::filesystem;
+
+namespace distgru::train {
+namespace {
+
+class CheckpointTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() /
+           ("distgru_ckpt_test_" + std::to_string(::getpid()) + "_" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+    config_.vocab_size = 40;
+    config_.embed_dim = 4;
+    config_.hidden_size = 3;
+    config_.attention_size = 2;
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  model::AttentionGRU make_model(int seed) {
+    torch::manual_seed(seed);
+    return model::AttentionGRU(model_config(config_));
+  }
+
+  // One Adam step so the optimiser has state worth saving.
+  void train_one_step(model::AttentionGRU& m, torch::optim::Adam& opt) {
+    opt.zero_grad();
+    auto out = m->forward(torch::tensor({{1, 5, 7, 0}}, torch::kLong));
+    torch::nn::functional::cross_entropy(out.logits, torch::tensor({1}, torch::kLong)).backward();
+    opt.step();
+  }
+
+  fs::path dir_;
+  TrainConfig config_;
+};
+
+TEST_F(CheckpointTest, RoundTripRestoresModelOptimiserStateAndConfig) {
+  auto a = make_model(1);
+  torch::optim::Adam opt_a(a->parameters(), torch::optim::AdamOptions(0.01));
+  train_one_step(a, opt_a);
+  TrainState state;
+  state.step = 7;
+  state.epoch = 2;
+  state.step_in_epoch = 3;
+  state.world_size = 2;
+  state.best_metric = 0.875;
+  state.best_step = 5;
+  const auto path = (dir_ / checkpoint_name(7)).string();
+  save_checkpoint(path, *a, &opt_a, state, to_ini(config_));
+  EXPECT_FALSE(fs::exists(path + ".tmp"));
+
+  auto b = make_model(2);
+  torch::optim::Adam opt_b(b->parameters(), torch::optim::AdamOptions(0.01));
+  auto contents = load_checkpoint(path, *b, &opt_b);
+  EXPECT_EQ(contents.state.step, 7);
+  EXPECT_EQ(contents.state.epoch, 2);
+  EXPECT_EQ(contents.state.step_in_epoch, 3);
+  EXPECT_EQ(contents.state.world_size, 2);
+  EXPECT_DOUBLE_EQ(contents.state.best_metric, 0.875);
+  EXPECT_EQ(contents.state.best_step, 5);
+  EXPECT_EQ(contents.config_ini, to_ini(config_));
+  auto pa = a->parameters(), pb = b->parameters();
+  for (size_t i = 0; i < pa.size(); ++i) EXPECT_TRUE(torch::equal(pa[i], pb[i]));
+
+  // Optimiser state came back too: the next step is identical.
+  train_one_step(a, opt_a);
+  train_one_step(b, opt_b);
+  pa = a->parameters();
+  pb = b->parameters();
+  for (size_t i = 0; i < pa.size(); ++i) EXPECT_TRUE(torch::equal(pa[i], pb[i]));
+}
+
+TEST_F(CheckpointTest, LatestPointerAndPruning) {
+  auto m = make_model(3);
+  EXPECT_FALSE(find_latest_checkpoint(dir_.string()).has_value());
+  for (int64_t step : {10, 20, 30, 40}) {
+    TrainState state;
+    state.step = step;
+    save_checkpoint((dir_ / checkpoint_name(step)).string(), *m, nullptr, state, to_ini(config_));
+    write_latest(dir_.string(), checkpoint_name(step));
+    prune_checkpoints(dir_.string(), 2);
+  }
+  EXPECT_FALSE(fs::exists(dir_ / checkpoint_name(10)));
+  EXPECT_FALSE(fs::exists(dir_ / checkpoint_name(20)));
+  EXPECT_TRUE(fs::exists(dir_ / checkpoint_name(30)));
+  EXPECT_EQ(*find_latest_checkpoint(dir_.string()), (dir_ / checkpoint_name(40)).string());
+  // A LATEST naming a vanished file falls back to the newest on disk.
+  write_latest(dir_.string(), checkpoint_name(99));
+  EXPECT_EQ(*find_latest_checkpoint(dir_.string()), (dir_ / checkpoint_name(40)).string());
+}
+
+TEST_F(CheckpointTest, ResolvePrefersBestInADirectory) {
+  auto m = make_model(4);
+  save_checkpoint((dir_ / checkpoint_name(5)).string(), *m, nullptr, {}, to_ini(config_));
+  EXPECT_EQ(resolve_checkpoint(dir_.string()), (dir_ / checkpoint_name(5)).string());
+  save_checkpoint((dir_ / "best.pt").string(), *m, nullptr, {}, to_ini(config_));
+  EXPECT_EQ(resolve_checkpoint(dir_.string()), (dir_ / "best.pt").string());
+  EXPECT_THROW(resolve_checkpoint((dir_ / "nothing-here").string()), Error);
+}
+
+TEST_F(CheckpointTest, TruncatedFileIsAClearError) {
+  auto m = make_model(5);
+  const auto path = (dir_ / "cut.pt").string();
+  save_checkpoint(path, *m, nullptr, {}, to_ini(config_));
+  fs::resize_file(path, fs::file_size(path) / 2);
+  try {
+    read_checkpoint_header(path);
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find(path), std::string::npos) << e.what();
+  }
+}
+
+TEST_F(CheckpointTest, OtherArchitectureIsRefused) {
+  auto m = make_model(6);
+  const auto path = (dir_ / "small.pt").string();
+  save_checkpoint(path, *m, nullptr, {}, to_ini(config_));
+  config_.hidden_size = 5;
+  auto bigger = make_model(7);
+  EXPECT_THROW(load_checkpoint(path, *bigger, nullptr), Error);
+}
+
+}  // namespace
+}  // namespace distgru::train

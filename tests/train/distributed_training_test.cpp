@@ -1,0 +1,179 @@
+// The trainer under mpirun with 1, 2 and 3 ranks, on synthetic shards.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "common/error.h"
+#include "dist/gradient_sync.h"
+#include "dist/mpi_communicator.h"
+#include "support/mpi_env.h"
+#include "support/synthetic_data.h"
+#include "train/trainer.h"
+
+namespace fs = std::filesystem;
+
+namespace distgru::train {
+namespace {
+
+using dist::MpiCommunicator;
+
+// Rank 0 makes the dataset; every rank learns its path.
+class DistributedTraining : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (comm_.rank() == 0) {
+      scratch_ = std::make_unique<testing::ScratchDir>("dist_train");
+      testing::write_synthetic_dataset(scratch_->path() + "/data", spec_);
+    }
+    root_ = broadcast_string(scratch_ ? scratch_->path() : "");
+  }
+  void TearDown() override {
+    comm_.barrier();  // nobody still reads while rank 0 deletes
+  }
+
+  std::string broadcast_string(const std::string& s) {
+    auto len = torch::tensor({static_cast<int64_t>(s.size())});
+    comm_.broadcast(len, 0);
+    auto bytes = torch::zeros({len.item<int64_t>()}, torch::kByte);
+    if (comm_.rank() == 0) std::memcpy(bytes.data_ptr(), s.data(), s.size());
+    comm_.broadcast(bytes, 0);
+    return std::string(static_cast<const char*>(bytes.data_ptr()), bytes.numel());
+  }
+
+  TrainConfig config() const {
+    TrainConfig c;
+    c.data_dir = root_ + "/data";
+    c.vocab_size = spec_.vocab_size;
+    c.sentence_size = spec_.sentence_size;
+    c.embed_dim = 8;
+    c.hidden_size = 6;
+    c.attention_size = 4;
+    c.batch_size = 12;
+    c.learning_rate = 0.01;
+    c.val_fraction = 0.25;
+    c.log_every = 2;
+    c.threads = 1;
+    return c;
+  }
+
+  MpiCommunicator comm_{testing::mpi_session()};
+  testing::SyntheticSpec spec_;
+  std::unique_ptr<testing::ScratchDir> scratch_;
+  std::string root_;
+};
+
+TEST_F(DistributedTraining, ReplicasStayIdenticalAfterSteps) {
+  auto c = config();
+  c.steps = 5;
+  Trainer trainer(c, comm_);
+  EXPECT_TRUE(dist::tensors_identical_across_ranks(comm_, trainer.model()->parameters()));
+  auto result = trainer.run();
+  EXPECT_EQ(result.steps, 5);
+  // run() restores the best validation parameters before testing; both are
+  // identical across ranks.
+  EXPECT_TRUE(dist::tensors_identical_across_ranks(comm_, trainer.model()->parameters()));
+  ASSERT_TRUE(result.test.has_value());
+  EXPECT_EQ(result.test->samples, spec_.test);
+}
+
+// A step on N ranks equals a step of one process on the same global batch.
+TEST_F(DistributedTraining, StepMatchesSingleProcessOnTheSameGlobalBatch) {
+  auto c = config();
+  c.steps = 1;
+  MpiCommunicator self(testing::mpi_session(), MpiCommunicator::Scope::kSelf);
+  Trainer alone(c, self);
+  Trainer together(c, comm_);
+  auto pa = alone.model()->parameters();
+  auto pt = together.model()->parameters();
+  for (size_t i = 0; i < pa.size(); ++i) ASSERT_TRUE(torch::equal(pa[i], pt[i]));
+
+  const int64_t batch = 12;
+  torch::manual_seed(99);  // the same global batch on every rank
+  auto tokens = torch::randint(3, spec_.vocab_size, {batch, spec_.sentence_size}, torch::kLong);
+  tokens.slice(1, 8).zero_();
+  auto labels = torch::randint(0, 2, {batch}, torch::kLong);
+  const auto mine = data::block_of(batch, comm_.rank(), comm_.size());
+  for (int step = 0; step < 3; ++step) {
+    const double loss_alone = alone.step_on(tokens, labels, batch);
+    const double loss_together = together.step_on(tokens.slice(0, mine.begin, mine.end),
+                                                  labels.slice(0, mine.begin, mine.end), batch);
+    EXPECT_NEAR(loss_alone, loss_together, 1e-6) << "step " << step;
+    pa = alone.model()->parameters();
+    pt = together.model()->parameters();
+    for (size_t i = 0; i < pa.size(); ++i) {
+      // The synchronised gradients agree to float rounding...
+      const auto& ga = pa[i].grad();
+      const auto& gt = pt[i].grad();
+      EXPECT_TRUE(torch::allclose(ga, gt, /*rtol=*/1e-4, /*atol=*/1e-7))
+          << "step " << step << " gradient " << i << " max diff " << (ga - gt).abs().max().item<float>();
+      // ...and so do the updated parameters, wherever the gradient is more
+      // than rounding noise (Adam's g/sqrt(v) turns noise-level gradients,
+      // e.g. the attention score's bias, whose gradient is exactly zero in
+      // exact arithmetic, into full-size steps of either sign).
+      auto meaningful = ga.abs() > 1e-5;
+      auto diff = (pa[i] - pt[i]).abs().masked_select(meaningful);
+      if (diff.numel() > 0) {
+        EXPECT_LT(diff.max().item<float>(), 1e-5) << "step " << step << " parameter " << i;
+      }
+    }
+  }
+}
+
+TEST_F(DistributedTraining, CheckpointsAndResumeAuto) {
+  auto c = config();
+  c.checkpoint_dir = root_ + "/ckpt";
+  c.steps = 4;
+  c.checkpoint_every = 2;
+  c.eval_every = 2;
+  {
+    Trainer first(c, comm_);
+    first.run();
+  }
+  comm_.barrier();
+  if (comm_.rank() == 0) {
+    EXPECT_TRUE(fs::exists(c.checkpoint_dir + "/ckpt-00000004.pt"));
+    EXPECT_TRUE(fs::exists(c.checkpoint_dir + "/best.pt"));
+    EXPECT_TRUE(fs::exists(c.checkpoint_dir + "/test_metrics.json"));
+    std::ifstream latest(c.checkpoint_dir + "/LATEST");
+    std::string name;
+    std::getline(latest, name);
+    EXPECT_EQ(name, "ckpt-00000004.pt");
+  }
+  c.resume = "auto";
+  c.steps = 6;
+  Trainer second(c, comm_);
+  EXPECT_EQ(second.state().step, 4);
+  auto result = second.run();
+  EXPECT_EQ(result.steps, 2);
+  EXPECT_EQ(second.state().step, 6);
+  comm_.barrier();
+  if (comm_.rank() == 0) {
+    std::ifstream metrics(c.checkpoint_dir + "/metrics.jsonl");
+    int lines = 0, steps = 0;
+    for (std::string line; std::getline(metrics, line); ++lines) {
+      auto j = nlohmann::json::parse(line);
+      if (j.contains("samples_per_sec")) {
+        ++steps;
+        EXPECT_TRUE(j.contains("loss") && j.contains("lr") && j.contains("epoch"));
+      }
+    }
+    EXPECT_EQ(steps, 3);  // steps 2, 4 (first run) and 6
+    EXPECT_GE(lines, 6);
+  }
+}
+
+TEST_F(DistributedTraining, ShardsDisagreeingWithTheConfigAreRefused) {
+  auto c = config();
+  c.vocab_size = spec_.vocab_size + 1;
+  c.steps = 1;
+  try {
+    Trainer trainer(c, comm_);
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("vocab_size"), std::string::npos) << e.what();
+  }
+}
+
+}  // namespace
+}  // namespace distgru::train
