@@ -46,7 +46,11 @@ int main(int argc, char** argv) {
        "ids per token including the 3 reserved ones")
       ("sentence-size", po::value(&opt.sentence_size)->default_value(opt.sentence_size),
        "tokens per review including the start token")
-      ("seed", po::value(&opt.seed)->default_value(opt.seed), "shuffle seed");
+      ("seed", po::value(&opt.seed)->default_value(opt.seed), "shuffle seed")
+      ("max-train", po::value(&opt.max_train)->default_value(opt.max_train),
+       "keep only this many training reviews (0: all), for quick runs")
+      ("max-test", po::value(&opt.max_test)->default_value(opt.max_test),
+       "keep only this many test reviews (0: all), for quick runs");
   // clang-format on
 
   po::variables_map vm;

@@ -144,9 +144,17 @@ PrepareSummary prepare_imdb(const PrepareOptions& opt) {
 
   // The vocabulary comes from the training split only: test words must not
   // leak into the model's inputs.
+  auto train_order = shuffled_order(corpus.train.size(), opt.seed);
+  auto test_order = shuffled_order(corpus.test.size(), opt.seed ^ kTestSeedMix);
+  if (opt.max_train > 0 && static_cast<size_t>(opt.max_train) < train_order.size()) {
+    train_order.resize(static_cast<size_t>(opt.max_train));
+  }
+  if (opt.max_test > 0 && static_cast<size_t>(opt.max_test) < test_order.size()) {
+    test_order.resize(static_cast<size_t>(opt.max_test));
+  }
   std::unordered_map<std::string, int64_t> counts;
-  for (const Review& review : corpus.train) {
-    for (std::string& word : tokenize(review.text)) ++counts[std::move(word)];
+  for (size_t i : train_order) {
+    for (std::string& word : tokenize(corpus.train[i].text)) ++counts[std::move(word)];
   }
   const Vocabulary vocab = Vocabulary::build(counts, opt.vocab_size);
   spdlog::info("{} distinct train words; vocabulary keeps {} (ids 3..{})", counts.size(),
@@ -162,19 +170,16 @@ PrepareSummary prepare_imdb(const PrepareOptions& opt) {
   manifest.seed = opt.seed;
   manifest.source = source_basename(opt.source);
 
-  PrepareSummary summary{static_cast<int64_t>(corpus.train.size()),
-                         static_cast<int64_t>(corpus.test.size()),
+  PrepareSummary summary{static_cast<int64_t>(train_order.size()),
+                         static_cast<int64_t>(test_order.size()),
                          vocab.num_words(),
                          {}};
   {
-    const Encoded train = encode_all(corpus.train, shuffled_order(corpus.train.size(), opt.seed),
-                                     vocab, opt.sentence_size);
+    const Encoded train = encode_all(corpus.train, train_order, vocab, opt.sentence_size);
     write_split("train", train, opt.shards, opt, manifest, summary);
   }
   {
-    const Encoded test =
-        encode_all(corpus.test, shuffled_order(corpus.test.size(), opt.seed ^ kTestSeedMix), vocab,
-                   opt.sentence_size);
+    const Encoded test = encode_all(corpus.test, test_order, vocab, opt.sentence_size);
     write_split("test", test, opt.test_shards, opt, manifest, summary);
   }
   const std::string vocab_path = (fs::path(opt.out_dir) / "vocab.txt").string();

@@ -15,6 +15,9 @@ struct PrepareOptions {
   int32_t shards = 1, vocab_size = 20000, sentence_size = 256;
   uint64_t seed = 42;
   int32_t test_shards = 1;
+  // > 0: keep only this many reviews of the split, the first ones of its
+  // shuffled order (so still about balanced), for quick runs and tests.
+  int64_t max_train = 0, max_test = 0;
 };
 
 struct PrepareSummary {

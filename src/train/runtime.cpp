@@ -2,6 +2,7 @@
 
 #include <dlfcn.h>
 #include <sched.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <thread>
@@ -18,8 +19,14 @@ int available_cores() {
 }
 
 int configure_threads(int requested, int local_ranks) {
-  const int threads =
-      requested > 0 ? requested : std::max(1, available_cores() / std::max(1, local_ranks));
+  int threads = requested;
+  if (threads <= 0) {
+    const int allowed = available_cores();
+    const int online = std::max(1, static_cast<int>(sysconf(_SC_NPROCESSORS_ONLN)));
+    // A launcher that bound this rank to a subset of the cores (mpirun
+    // --map-by slot:PE=T, srun --cpus-per-task) already did the division.
+    threads = allowed < online ? allowed : std::max(1, online / std::max(1, local_ranks));
+  }
   torch::set_num_threads(threads);
   // The inter-op pool can only be sized once per process, before first use.
   static bool interop_set = false;

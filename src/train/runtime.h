@@ -3,7 +3,8 @@
 
 namespace distgru::train {
 
-// requested > 0 is taken as is; 0 means max(1, cores / ranks_on_this_host).
+// requested > 0 is taken as is; 0 means the cores this rank is bound to when a
+// launcher bound it, else max(1, cores / ranks_on_this_host).
 // Sets LibTorch's intra-op pool, one inter-op thread, and OpenBLAS's own pool
 // (which ignores torch::set_num_threads) when OpenBLAS is the BLAS in use.
 // Returns the thread count chosen.

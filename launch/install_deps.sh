@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages distgru needs, only those missing.
+# Needs root (or sudo). Safe to run again: it does nothing when all are there.
+set -euo pipefail
+
+packages=(
+  build-essential cmake ninja-build pkg-config git ca-certificates curl
+  libtorch-dev                      # LibTorch 1.13 (CPU) C++ frontend
+  libopenblas0-pthread              # an optimised BLAS: ~10x faster steps than the reference BLAS
+  libopenmpi-dev openmpi-bin        # MPI ranks and the CPU communicator
+  libhdf5-dev                       # shards
+  libboost-program-options-dev      # flags and config files
+  libarchive-dev                    # reading the .tar.gz without unpacking
+  libssl-dev                        # SHA-256 of shards (manifest)
+  nlohmann-json3-dev libfmt-dev libspdlog-dev
+  libgtest-dev                      # tests
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [[ ${#missing[@]} -eq 0 ]]; then
+  echo "install_deps: all ${#packages[@]} packages present"
+  exit 0
+fi
+
+sudo=""
+if [[ $(id -u) != 0 ]]; then
+  command -v sudo >/dev/null || { echo "install_deps: need root to install: ${missing[*]}" >&2; exit 1; }
+  sudo=sudo
+fi
+echo "install_deps: installing ${missing[*]}"
+$sudo apt-get update -q
+DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends "${missing[@]}"

@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Runs distgru-train on this workstation with mpirun.
+#
+#   launch/train_local.sh [-n RANKS] [-t THREADS_PER_RANK] [--tcp] -- <distgru-train flags>
+#
+# RANKS defaults to 2 (or 1 on a one-core machine); THREADS_PER_RANK to
+# cores / RANKS, so ranks x threads never exceeds the cores. Each rank is bound
+# to its own THREADS cores when they fit, and left unbound (oversubscribed)
+# when they do not. --tcp sends all traffic through TCP, as between nodes.
+# Open MPI's root refusal is lifted when run as root (containers, CI).
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+root=$(dirname "$here")
+bin=${DISTGRU_BIN:-$root/build/bin}
+
+cores=$(nproc)
+ranks=$(( cores >= 2 ? 2 : 1 ))
+threads=0
+tcp=0
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    -n|--ranks) ranks=$2; shift 2 ;;
+    -t|--threads) threads=$2; shift 2 ;;
+    --tcp) tcp=1; shift ;;
+    -h|--help) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --) shift; break ;;
+    *) echo "train_local.sh: unknown option $1 (flags for distgru-train go after --)" >&2; exit 2 ;;
+  esac
+done
+[[ "$ranks" =~ ^[1-9][0-9]*$ ]] || { echo "train_local.sh: -n must be a positive integer" >&2; exit 2; }
+if [[ "$threads" == 0 ]]; then threads=$(( cores / ranks )); (( threads >= 1 )) || threads=1; fi
+[[ -x "$bin/distgru-train" ]] || { echo "train_local.sh: $bin/distgru-train not built (run launch/build.sh)" >&2; exit 1; }
+
+args=(-np "$ranks")
+if (( ranks * threads <= cores )); then
+  args+=(--map-by "slot:PE=$threads" --bind-to core)
+else
+  args+=(--oversubscribe --bind-to none)
+fi
+(( tcp )) && args+=(--mca btl self,tcp)
+[[ $(id -u) == 0 ]] && args+=(--allow-run-as-root)
+# Every rank sizes its pools from this; BLAS and OpenMP read it before main().
+args+=(-x OMP_NUM_THREADS="$threads" -x OPENBLAS_NUM_THREADS="$threads")
+
+echo "+ mpirun ${args[*]} $bin/distgru-train --threads $threads $*" >&2
+exec mpirun "${args[@]}" "$bin/distgru-train" --threads "$threads" "$@"

@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# A rank that dies (kill -9) or throws ends the whole job promptly with a
+# non-zero exit and a message naming the rank; the others never hang.
+source "$(dirname "$0")/common.sh"
+readonly bound=30  # seconds from the failure to the end of the job
+
+prepare_small "$tmp/data" 2000 100
+
+# 1. kill -9 of rank 1 in the middle of training.
+mpirun_np 2 "$bin/distgru-train" --config "$src/configs/tiny.ini" --data "$tmp/data" \
+  --checkpoint-dir "$tmp/run" --epochs 50 --log-every 1 >"$tmp/kill.out" 2>"$tmp/kill.err" &
+job=$!
+for _ in $(seq 600); do grep -q "step 3/" "$tmp/kill.err" 2>/dev/null && break; sleep 0.1; done
+victim=$(pgrep -f "^$bin/distgru-train" | sort -n | tail -1)
+kill -9 "$victim"
+killed_at=$(date +%s.%N)
+rc=0
+for _ in $(seq $((bound * 10))); do kill -0 "$job" 2>/dev/null || break; sleep 0.1; done
+if kill -0 "$job" 2>/dev/null; then
+  bad "job still running ${bound} s after kill -9 of a rank"; kill -9 "$job"; pkill -9 -f "^$bin/distgru-train" || true
+else
+  wait "$job" || rc=$?
+  took=$(awk -v a="$killed_at" -v b="$(date +%s.%N)" 'BEGIN { printf "%.2f", b - a }')
+  echo "job ended ${took} s after kill -9 (rc $rc)"
+  check "job exits non-zero after a rank is killed" test "$rc" -ne 0
+  check "the message names the dead rank" grep -q "rank [01] .*\(signal 9\|Killed\|exited\)" "$tmp/kill.err"
+fi
+check "no rank left behind" test -z "$(pgrep -f "^$bin/distgru-train" || true)"
+
+# 2. A rank that throws: rank 0 cannot create its checkpoint directory while
+# rank 1 goes on into the first collective; the abort must end rank 1 too.
+touch "$tmp/a-file"
+start=$(date +%s.%N)
+rc=0
+timeout $((bound * 2)) bash -c "mpirun -np 2 --oversubscribe --bind-to none '$bin/distgru-train' \
+  --config '$src/configs/tiny.ini' --data '$tmp/data' --checkpoint-dir '$tmp/a-file/run' --steps 100" \
+  >"$tmp/throw.out" 2>"$tmp/throw.err" || rc=$?
+took=$(awk -v a="$start" -v b="$(date +%s.%N)" 'BEGIN { printf "%.2f", b - a }')
+echo "throwing rank: job ended after ${took} s (rc $rc)"
+check "job exits non-zero when a rank throws" test "$rc" -ne 0 -a "$rc" -ne 124
+check "the failing rank and its error are reported" grep -q "\[rank 0/2\].*a-file" "$tmp/throw.err"
+check "the job was aborted for all ranks" grep -q "aborting all ranks" "$tmp/throw.err"
+check "no rank left behind" test -z "$(pgrep -f "^$bin/distgru-train" || true)"
+finish
