@@ -14,6 +14,10 @@ packages=(
   libssl-dev                        # SHA-256 of shards (manifest)
   nlohmann-json3-dev libfmt-dev libspdlog-dev
   libgtest-dev                      # tests
+  gnuplot-nox fonts-dejavu-core     # distgru-report's charts
+  chromium                          # the heat map page's browser test (tests/cli/viz_test.sh)
+  slurmctld slurmd slurm-client munge slurm-wlm-basic-plugins  # the real-Slurm test (tests/slurm)
+  python3-torch                     # bench/: the PyTorch baseline, same LibTorch 1.13
 )
 
 missing=()

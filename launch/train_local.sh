@@ -3,10 +3,13 @@
 #
 #   launch/train_local.sh [-n RANKS] [-t THREADS_PER_RANK] [--tcp] -- <distgru-train flags>
 #
-# RANKS defaults to 2 (or 1 on a one-core machine); THREADS_PER_RANK to
-# cores / RANKS, so ranks x threads never exceeds the cores. Each rank is bound
-# to its own THREADS cores when they fit, and left unbound (oversubscribed)
-# when they do not. --tcp sends all traffic through TCP, as between nodes.
+# RANKS defaults to one per core, at most 4; THREADS_PER_RANK to cores / RANKS,
+# so ranks x threads never exceeds the cores. Ranks before threads: a rank with
+# one thread runs its GRU's small per-step GEMMs without any pool overhead, and
+# ranks scale almost linearly (bench/); the cap keeps the default global batch
+# of 128 at >= 32 samples per rank, below which the GEMMs get too thin. Each
+# rank is bound to its own THREADS cores when they fit, and left unbound
+# (oversubscribed) when they do not. --tcp sends all traffic through TCP, as between nodes.
 # Open MPI's root refusal is lifted when run as root (containers, CI).
 set -euo pipefail
 
@@ -15,7 +18,8 @@ root=$(dirname "$here")
 bin=${DISTGRU_BIN:-$root/build/bin}
 
 cores=$(nproc)
-ranks=$(( cores >= 2 ? 2 : 1 ))
+max_ranks=4
+ranks=$(( cores < max_ranks ? cores : max_ranks ))
 threads=0
 tcp=0
 while [[ $# -gt 0 ]]; do
@@ -23,7 +27,7 @@ while [[ $# -gt 0 ]]; do
     -n|--ranks) ranks=$2; shift 2 ;;
     -t|--threads) threads=$2; shift 2 ;;
     --tcp) tcp=1; shift ;;
-    -h|--help) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     --) shift; break ;;
     *) echo "train_local.sh: unknown option $1 (flags for distgru-train go after --)" >&2; exit 2 ;;
   esac

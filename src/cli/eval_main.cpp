@@ -4,13 +4,14 @@
 
 #include <chrono>
 #include <cstdio>
-#include <fstream>
 #include <iostream>
 
 #include "cli/mpi_main.h"
 #include "dist/factory.h"
+#include "report/predictions_csv.h"
 #include "train/evaluator.h"
 #include "train/inference.h"
+#include "train/atomic_file.h"
 #include "train/metrics_log.h"
 #include "train/runtime.h"
 
@@ -24,7 +25,8 @@ int main(int argc, char** argv) {
     bool verify = true;
     po::options_description options(
         "Usage: distgru-eval --checkpoint <file or dir> --data <dir> [options]\n\n"
-        "Scores a checkpoint on a prepared split: accuracy, ROC AUC, loss, confusion matrix.\n"
+        "Scores a checkpoint on a prepared split: accuracy, ROC AUC, loss, precision, recall, F1 and\n"
+        "the confusion matrix, printed and (--output) as JSON.\n"
         "Options");
     options.add_options()("help,h", "show this help")
         ("checkpoint", po::value(&checkpoint), "checkpoint file, or a directory (best.pt, else newest)")
@@ -76,21 +78,13 @@ int main(int argc, char** argv) {
     std::printf("%s: %lld reviews  accuracy %.4f  auc %.4f  loss %.4f  precision %.4f  recall %.4f  f1 %.4f\n",
                 split.c_str(), static_cast<long long>(r.samples), r.accuracy, r.auc, r.loss, precision,
                 recall, f1);
-    std::printf("confusion (rows true neg/pos, cols predicted neg/pos): [[%lld, %lld], [%lld, %lld]]\n",
-                static_cast<long long>(c.tn), static_cast<long long>(c.fp),
-                static_cast<long long>(c.fn), static_cast<long long>(c.tp));
+    // The same 2x2 table people read in textbooks: rows the truth, columns the prediction.
+    fmt::print("{:<17}{:>20}{:>20}\n{:<17}{:>20}{:>20}\n{:<17}{:>20}{:>20}\n", "confusion matrix",
+               "predicted negative", "predicted positive", "  true negative", c.tn, c.fp, "  true positive",
+               c.fn, c.tp);
+    std::fflush(stdout);
     if (!output.empty()) train::write_file_atomic(output, train::dump_json(j, 2) + "\n");
-    if (!predictions.empty()) {
-      std::ofstream csv(predictions);
-      if (!csv) throw Error(predictions + ": cannot open for writing");
-      csv << "index,probability,label,prediction\n";
-      csv.precision(9);
-      for (size_t i = 0; i < r.probabilities.size(); ++i) {
-        csv << i << ',' << r.probabilities[i] << ',' << r.labels[i] << ','
-            << (r.probabilities[i] >= 0.5 ? 1 : 0) << '\n';
-      }
-      if (!csv.flush()) throw Error(predictions + ": write failed");
-    }
+    if (!predictions.empty()) report::write_predictions_csv(predictions, {r.probabilities, r.labels});
     return 0;
   });
 }

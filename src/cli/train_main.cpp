@@ -7,6 +7,7 @@
 #include "train/config.h"
 #include "train/progress.h"
 #include "train/runtime.h"
+#include "train/signals.h"
 #include "train/trainer.h"
 
 using namespace distgru;
@@ -29,6 +30,7 @@ int main(int argc, char** argv) {
       return 0;
     }
     const auto& config = *args.config;
+    train::install_stop_signal_handlers();
     const auto start = std::chrono::steady_clock::now();
     auto comm = dist::create_communicator(session, dist::parse_backend(config.backend),
                                           std::chrono::seconds(config.collective_timeout));
@@ -39,6 +41,11 @@ int main(int argc, char** argv) {
 
     train::Trainer trainer(config, *comm);
     const auto result = trainer.run();
+    if (result.stop_signal != 0) {
+      spdlog::warn("exiting with status {}: checkpointed after signal {}, requeue to continue",
+                   train::kExitCheckpointed, result.stop_signal);
+      return train::kExitCheckpointed;
+    }
     const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     if (comm->rank() == 0) {
       if (result.best_validation) {

@@ -20,30 +20,37 @@ GradientSync::GradientSync(Communicator& comm, std::vector<torch::Tensor> params
     total += p.numel();
   }
   flat_ = torch::zeros({total}, params_.front().options());
+  torch::NoGradGuard no_grad;
+  for (size_t i = 0; i < params_.size(); ++i) {
+    // Shares flat_'s storage (and keeps it alive) without being an autograd
+    // view: Optimizer::zero_grad() calls detach_(), which views refuse.
+    auto view = torch::empty({0}, flat_.options());
+    view.set_(flat_.storage(), offsets_[i], params_[i].sizes());
+    views_.push_back(view);
+    auto& grad = params_[i].mutable_grad();
+    if (grad.defined()) views_[i].copy_(grad);
+    grad = views_[i];
+  }
 }
 
 void GradientSync::allreduce_gradients() {
   const auto start = std::chrono::steady_clock::now();
   torch::NoGradGuard no_grad;
   for (size_t i = 0; i < params_.size(); ++i) {
-    auto slice = flat_.narrow(0, offsets_[i], params_[i].numel());
-    const auto& grad = params_[i].grad();
-    if (grad.defined()) {
-      slice.copy_(grad.reshape({-1}));
-    } else {
-      slice.zero_();
+    auto& grad = params_[i].mutable_grad();
+    // Already in place: backward accumulated into the view.
+    if (grad.defined() && grad.data_ptr() == views_[i].data_ptr() &&
+        grad.sizes() == views_[i].sizes() && grad.strides() == views_[i].strides()) {
+      continue;
     }
+    if (grad.defined()) {
+      views_[i].copy_(grad);
+    } else {
+      views_[i].zero_();
+    }
+    grad = views_[i];
   }
   comm_.allreduce(flat_, ReduceOp::kSum);
-  for (size_t i = 0; i < params_.size(); ++i) {
-    auto slice = flat_.narrow(0, offsets_[i], params_[i].numel()).view(params_[i].sizes());
-    auto& grad = params_[i].mutable_grad();
-    if (grad.defined()) {
-      grad.copy_(slice);
-    } else {
-      grad = slice.clone();
-    }
-  }
   last_seconds_ =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }

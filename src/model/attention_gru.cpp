@@ -1,6 +1,7 @@
 #include "model/attention_gru.h"
 
 #include "common/error.h"
+#include "model/fast_gru.h"
 
 namespace distgru::model {
 
@@ -32,7 +33,7 @@ void AttentionGRUImpl::reset_embedding() {
 ModelOutput AttentionGRUImpl::forward(const torch::Tensor& tokens) {
   DISTGRU_CHECK(tokens.dim() == 2, "model: tokens must be [batch, time]");
   auto embedded = embedding_->forward(tokens);                 // [B,T,E]
-  auto states = std::get<0>(encoder_->forward(embedded));       // [B,T,2H]
+  auto states = encode(embedded);                                // [B,T,2H]
   auto scores = attention_score_->forward(
                     torch::relu(attention_hidden_->forward(states)))
                     .squeeze(-1);                                // [B,T]
@@ -44,6 +45,21 @@ ModelOutput AttentionGRUImpl::forward(const torch::Tensor& tokens) {
   auto weights = torch::softmax(scores, /*dim=*/1);              // [B,T]
   auto context = torch::bmm(weights.unsqueeze(1), states).squeeze(1);  // [B,2H]
   return {classifier_->forward(context), weights};
+}
+
+torch::Tensor AttentionGRUImpl::encode(const torch::Tensor& embedded) {
+  if (!config_.fast_gru || !embedded.device().is_cpu()) {
+    return std::get<0>(encoder_->forward(embedded));
+  }
+  // The parameters stay registered by torch::nn::GRU under its own names
+  // (encoder.weight_ih_l0, ..._reverse), so checkpoints do not depend on which
+  // implementation ran.
+  const auto p = encoder_->named_parameters(/*recurse=*/false);
+  const GRUDirectionWeights forward{p["weight_ih_l0"], p["weight_hh_l0"], p["bias_ih_l0"],
+                                    p["bias_hh_l0"]};
+  const GRUDirectionWeights reverse{p["weight_ih_l0_reverse"], p["weight_hh_l0_reverse"],
+                                    p["bias_ih_l0_reverse"], p["bias_hh_l0_reverse"]};
+  return fast_bidirectional_gru(embedded, forward, reverse);
 }
 
 int64_t parameter_count(torch::nn::Module& module) {

@@ -1,7 +1,8 @@
 #pragma once
 // The classifier of the tutorial distgru grew from, as four stages:
 //   Embed   tokens [B,T] -> vectors [B,T,E]           (Embedding V x E)
-//   Encode  -> states [B,T,2H]                         (bidirectional GRU, H per direction)
+//   Encode  -> states [B,T,2H]                         (bidirectional GRU, H per direction;
+//                                                       fast_gru.h on CPU, cuDNN on CUDA)
 //   Attend  -> weights [B,T] -> context [B,2H]         (MLP 2H->A ReLU, A->1; softmax over time)
 //   Predict -> logits [B,C]                            (Linear 2H->C)
 // Padded positions are masked out of the attention softmax by default, so the
@@ -22,6 +23,11 @@ struct ModelConfig {
   int64_t num_classes = 2;         // negative / positive
   bool mask_padding = true;        // keep pad tokens out of the attention softmax
   int64_t pad_id = 0;
+  // Encode CPU tensors with the hand-written GRU of fast_gru.h (faster than
+  // ATen's in training: one GEMM per step, fused gates, batched weight
+  // gradients); CUDA tensors always use cuDNN through torch::nn::GRU.
+  // Parameters are the same either way.
+  bool fast_gru = true;
 };
 
 struct ModelOutput {
@@ -36,11 +42,15 @@ class AttentionGRUImpl : public torch::nn::Module {
   // tokens: integer ids [B, T] on the module's device.
   ModelOutput forward(const torch::Tensor& tokens);
 
+  // [B,T,E] -> [B,T,2H] with the configured GRU implementation.
+  torch::Tensor encode(const torch::Tensor& embedded);
+
   // Uniform(-1, 1) embedding as the tutorial; default init elsewhere.
   void reset_embedding();
 
   const ModelConfig& config() const { return config_; }
   torch::nn::Embedding& embedding() { return embedding_; }
+  torch::nn::GRU& encoder() { return encoder_; }
 
  private:
   ModelConfig config_;

@@ -1,7 +1,6 @@
 #include "train/checkpoint.h"
 
-#include <fcntl.h>
-#include <unistd.h>
+#include <openssl/evp.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -17,38 +16,6 @@ namespace fs = std::filesystem;
 
 namespace distgru::train {
 namespace {
-
-// RAII file descriptor so every early throw closes it.
-class Fd {
- public:
-  Fd(const std::string& path, int flags, mode_t mode = 0644) : fd_(::open(path.c_str(), flags, mode)) {
-    DISTGRU_CHECK(fd_ >= 0, path + ": open failed: " + std::strerror(errno));
-  }
-  ~Fd() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  int get() const { return fd_; }
-
- private:
-  int fd_;
-};
-
-void write_all(int fd, const char* data, size_t n, const std::string& path) {
-  while (n > 0) {
-    const ssize_t w = ::write(fd, data, n);
-    if (w < 0 && errno == EINTR) continue;
-    DISTGRU_CHECK(w > 0, path + ": write failed: " + std::strerror(errno));
-    data += w;
-    n -= static_cast<size_t>(w);
-  }
-}
-
-void fsync_dir(const std::string& dir) {
-  Fd d(dir.empty() ? "." : dir, O_RDONLY | O_DIRECTORY);
-  ::fsync(d.get());  // best effort: some filesystems refuse fsync on directories
-}
 
 torch::Tensor scalar(int64_t v) { return torch::tensor({v}, torch::kLong); }
 torch::Tensor scalar(double v) { return torch::tensor({v}, torch::kDouble); }
@@ -77,10 +44,69 @@ CheckpointContents read_header(torch::serialize::InputArchive& in, const std::st
   c.state.world_size = read_long(in, "state/world_size");
   c.state.best_metric = read_double(in, "state/best_metric");
   c.state.best_step = read_long(in, "state/best_step");
+  torch::Tensor segments;
+  in.read("state/segments", segments);
+  for (int64_t i = 0; i < segments.size(0); ++i) {
+    c.state.segments.emplace_back(segments[i][0].item<int64_t>(), segments[i][1].item<int64_t>());
+  }
   torch::Tensor config;
   in.read("config", config);
   c.config_ini.assign(static_cast<const char*>(config.data_ptr()), config.numel());
   return c;
+}
+
+// File layout: magic, format, reserved, payload length, SHA-256, payload.
+constexpr char kMagic[8] = {'D', 'I', 'S', 'T', 'G', 'R', 'U', '\n'};
+constexpr size_t kHeaderBytes = 8 + 4 + 4 + 8 + 32;
+
+std::string sha256(const char* data, size_t n) {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  DISTGRU_CHECK(EVP_Digest(data, n, digest, &length, EVP_sha256(), nullptr) == 1,
+                "EVP_Digest(sha256) failed");
+  return std::string(reinterpret_cast<char*>(digest), length);
+}
+
+template <typename T>
+void put(std::string& out, T value) {
+  out.append(reinterpret_cast<const char*>(&value), sizeof(value));  // little-endian hosts
+}
+
+std::string wrap_payload(const std::string& payload) {
+  std::string file(kMagic, sizeof(kMagic));
+  put<uint32_t>(file, static_cast<uint32_t>(kCheckpointFormat));
+  put<uint32_t>(file, 0);
+  put<uint64_t>(file, payload.size());
+  file += sha256(payload.data(), payload.size());
+  file += payload;
+  return file;
+}
+
+// The verified payload, or the reason it is unusable.
+std::string unwrap_payload(const std::string& file, const std::string& path, std::string* problem) {
+  auto fail = [&](const std::string& why) {
+    *problem = why;
+    return std::string();
+  };
+  if (file.size() < kHeaderBytes) return fail("truncated (" + std::to_string(file.size()) + " bytes)");
+  if (std::memcmp(file.data(), kMagic, sizeof(kMagic)) != 0) return fail("not a distgru checkpoint");
+  uint32_t format = 0;
+  uint64_t length = 0;
+  std::memcpy(&format, file.data() + 8, sizeof(format));
+  std::memcpy(&length, file.data() + 16, sizeof(length));
+  if (format != kCheckpointFormat) {
+    return fail("checkpoint format " + std::to_string(format) + " but this build reads " +
+                std::to_string(kCheckpointFormat));
+  }
+  if (file.size() != kHeaderBytes + length) {
+    return fail("truncated: " + std::to_string(file.size()) + " bytes, expected " +
+                std::to_string(kHeaderBytes + length));
+  }
+  if (sha256(file.data() + kHeaderBytes, length) != file.substr(24, 32)) {
+    return fail("checksum mismatch (corrupted)");
+  }
+  problem->clear();
+  return file.substr(kHeaderBytes);
 }
 
 std::string shape_text(const std::vector<int64_t>& shape) {
@@ -91,27 +117,17 @@ std::string shape_text(const std::vector<int64_t>& shape) {
 
 void open_archive(torch::serialize::InputArchive& in, const std::string& path) {
   DISTGRU_CHECK(fs::is_regular_file(path), path + ": no such checkpoint file");
+  std::string problem;
+  const std::string payload = unwrap_payload(read_file(path), path, &problem);
+  DISTGRU_CHECK(problem.empty(), path + ": not a readable checkpoint: " + problem);
   try {
-    in.load_from(path);
+    in.load_from(payload.data(), payload.size());
   } catch (const c10::Error& e) {
-    DISTGRU_FAIL(path + ": not a readable checkpoint (truncated or corrupted?): " +
-                 e.what_without_backtrace());
+    DISTGRU_FAIL(path + ": not a readable checkpoint: " + e.what_without_backtrace());
   }
 }
 
 }  // namespace
-
-void write_file_atomic(const std::string& path, const std::string& contents) {
-  const std::string tmp = path + ".tmp";
-  {
-    Fd fd(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC);
-    write_all(fd.get(), contents.data(), contents.size(), tmp);
-    DISTGRU_CHECK(::fsync(fd.get()) == 0, tmp + ": fsync failed: " + std::strerror(errno));
-  }
-  DISTGRU_CHECK(::rename(tmp.c_str(), path.c_str()) == 0,
-                "rename " + tmp + " -> " + path + " failed: " + std::strerror(errno));
-  fsync_dir(fs::path(path).parent_path().string());
-}
 
 void save_checkpoint(const std::string& path, torch::nn::Module& model,
                      torch::optim::Optimizer* optimizer, const TrainState& state,
@@ -124,6 +140,12 @@ void save_checkpoint(const std::string& path, torch::nn::Module& model,
   out.write("state/world_size", scalar(state.world_size));
   out.write("state/best_metric", scalar(state.best_metric));
   out.write("state/best_step", scalar(state.best_step));
+  auto segments = torch::zeros({static_cast<int64_t>(state.segments.size()), 2}, torch::kLong);
+  for (size_t i = 0; i < state.segments.size(); ++i) {
+    segments[i][0] = state.segments[i].first;
+    segments[i][1] = state.segments[i].second;
+  }
+  out.write("state/segments", segments);
   auto config = torch::empty({static_cast<int64_t>(config_ini.size())}, torch::kByte);
   std::memcpy(config.data_ptr(), config_ini.data(), config_ini.size());
   out.write("config", config);
@@ -141,7 +163,7 @@ void save_checkpoint(const std::string& path, torch::nn::Module& model,
   }
   std::ostringstream bytes;
   out.save_to(bytes);
-  write_file_atomic(path, bytes.str());
+  write_file_atomic(path, wrap_payload(bytes.str()));
 }
 
 CheckpointContents read_checkpoint_header(const std::string& path) {
@@ -186,6 +208,18 @@ CheckpointContents load_checkpoint(const std::string& path, torch::nn::Module& m
   return contents;
 }
 
+std::optional<std::string> checkpoint_problem(const std::string& path) {
+  if (!fs::is_regular_file(path)) return std::string("missing");
+  std::string problem;
+  try {
+    unwrap_payload(read_file(path), path, &problem);
+  } catch (const Error& e) {
+    return std::string(e.what());
+  }
+  if (problem.empty()) return std::nullopt;
+  return problem;
+}
+
 std::string checkpoint_name(int64_t step) {
   char name[32];
   std::snprintf(name, sizeof(name), "ckpt-%08lld.pt", static_cast<long long>(step));
@@ -223,6 +257,25 @@ std::optional<std::string> find_latest_checkpoint(const std::string& dir) {
   auto found = step_checkpoints(dir);
   if (found.empty()) return std::nullopt;
   return found.back().second.string();
+}
+
+std::optional<std::string> find_usable_checkpoint(const std::string& dir,
+                                                  std::vector<std::string>* skipped) {
+  std::vector<std::string> candidates;
+  if (auto latest = find_latest_checkpoint(dir)) candidates.push_back(*latest);
+  auto found = step_checkpoints(dir);
+  for (auto it = found.rbegin(); it != found.rend(); ++it) {
+    const auto path = it->second.string();
+    if (std::find(candidates.begin(), candidates.end(), path) == candidates.end()) {
+      candidates.push_back(path);
+    }
+  }
+  for (const auto& path : candidates) {
+    auto problem = checkpoint_problem(path);
+    if (!problem) return path;
+    if (skipped) skipped->push_back(path + ": " + *problem);
+  }
+  return std::nullopt;
 }
 
 std::string resolve_checkpoint(const std::string& path_or_dir) {

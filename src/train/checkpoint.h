@@ -1,27 +1,36 @@
 #pragma once
 // Checkpoints: model, optimiser state, training position, RNG state and the
-// effective config, in LibTorch's archive format. Writes are atomic in the
-// manner of LevelDB's SetCurrentFile: write "<name>.tmp", fsync, rename, fsync
-// the directory, then move the LATEST pointer the same way. A crash at any
-// point leaves the previous checkpoint whole and LATEST naming a whole file.
+// effective config. On disk: a 56-byte header (magic, format version, payload
+// length, SHA-256 of the payload) then LibTorch's archive. A truncated or
+// corrupted file is detected before anything is loaded.
+//
+// Writes are atomic (atomic_file.h), then the LATEST pointer moves the same
+// way, so a crash at any point leaves the previous checkpoint whole and LATEST
+// naming a whole file.
 
 #include <torch/torch.h>
 
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
+
+#include "train/atomic_file.h"
 
 namespace distgru::train {
 
-constexpr int64_t kCheckpointFormat = 1;
+constexpr int64_t kCheckpointFormat = 2;
 
 struct TrainState {
   int64_t step = 0;            // optimiser steps taken
   int64_t epoch = 0;           // epoch of the next step
-  int64_t step_in_epoch = 0;   // position of the next step inside its epoch
-  int64_t world_size = 1;      // ranks that wrote it (data order depends on it)
-  double best_metric = 0.0;    // best validation score so far (see select_metric)
+  int64_t step_in_epoch = 0;   // global steps already taken in that epoch
+  int64_t world_size = 1;      // ranks of the current segment of the epoch
+  // Earlier parts of this epoch run on other world sizes: (world_size, steps).
+  // The rest of the epoch visits only samples none of them consumed.
+  std::vector<std::pair<int64_t, int64_t>> segments;
+  double best_metric = 0.0;    // best validation score so far (higher is better)
   int64_t best_step = -1;      // step of best.pt, -1 when none yet
 };
 
@@ -35,12 +44,16 @@ void save_checkpoint(const std::string& path, torch::nn::Module& model,
                      torch::optim::Optimizer* optimizer, const TrainState& state,
                      const std::string& config_ini);
 
-// Reads only the config and state, without touching a model.
+// Reads and verifies the file, returning config and state without a model.
 CheckpointContents read_checkpoint_header(const std::string& path);
 
-// Loads into an already-built model (and optimizer when non-null).
+// Loads into an already-built model (and optimizer when non-null). Throws
+// naming the parameter when a shape differs.
 CheckpointContents load_checkpoint(const std::string& path, torch::nn::Module& model,
                                    torch::optim::Optimizer* optimizer);
+
+// Empty when the file is a whole, verified checkpoint; else what is wrong.
+std::optional<std::string> checkpoint_problem(const std::string& path);
 
 // "ckpt-00001200.pt" for step 1200.
 std::string checkpoint_name(int64_t step);
@@ -50,8 +63,14 @@ void write_latest(const std::string& dir, const std::string& name);
 
 // The newest checkpoint in dir: LATEST when it names a readable file, else the
 // highest-step ckpt-*.pt. Empty when the directory has none (an expected
-// outcome, not an error).
+// outcome, not an error). Does not verify contents.
 std::optional<std::string> find_latest_checkpoint(const std::string& dir);
+
+// The newest checkpoint that verifies: LATEST's file first, then older
+// ckpt-*.pt, newest first. Each one skipped is reported in `skipped` as
+// "<path>: <problem>". Empty when none is usable.
+std::optional<std::string> find_usable_checkpoint(const std::string& dir,
+                                                  std::vector<std::string>* skipped);
 
 // A file path, or a directory whose best.pt (preferred) or newest checkpoint
 // is meant. Throws when nothing is found.
@@ -59,8 +78,5 @@ std::string resolve_checkpoint(const std::string& path_or_dir);
 
 // Deletes all but the newest `keep` ckpt-*.pt files in dir.
 void prune_checkpoints(const std::string& dir, int64_t keep);
-
-// Writes `contents` to `path` atomically (tmp + fsync + rename + dir fsync).
-void write_file_atomic(const std::string& path, const std::string& contents);
 
 }  // namespace distgru::train

@@ -171,4 +171,20 @@ model::ModelConfig model_config(const TrainConfig& c) {
   return m;
 }
 
+std::string model_differences(const TrainConfig& a, const TrainConfig& b) {
+  std::string out;
+  auto differ = [&](const char* name, auto x, auto y) {
+    if (x == y) return;
+    if (!out.empty()) out += ", ";
+    out += std::string(name) + " " + std::to_string(x) + " vs " + std::to_string(y);
+  };
+  differ("vocab-size", a.vocab_size, b.vocab_size);
+  differ("sentence-size", a.sentence_size, b.sentence_size);
+  differ("embed-dim", a.embed_dim, b.embed_dim);
+  differ("hidden-size", a.hidden_size, b.hidden_size);
+  differ("attention-size", a.attention_size, b.attention_size);
+  differ("mask-padding", a.mask_padding, b.mask_padding);
+  return out;
+}
+
 }  // namespace distgru::train

@@ -66,4 +66,8 @@ TrainConfig config_from_ini(const std::string& ini, const std::string& origin);
 
 model::ModelConfig model_config(const TrainConfig& config);
 
+// The settings that define the model and its inputs and differ between a and
+// b, as "hidden-size 128 vs 64, vocab-size 20000 vs 5000"; empty when none.
+std::string model_differences(const TrainConfig& a, const TrainConfig& b);
+
 }  // namespace distgru::train

@@ -1,6 +1,7 @@
 #include "train/evaluator.h"
 
 #include "common/error.h"
+#include "train/progress.h"
 #include "train/samples.h"
 
 namespace distgru::train {
@@ -18,6 +19,8 @@ EvalResult evaluate(model::AttentionGRU& model, dist::Communicator& comm,
   const bool was_training = model->is_training();
   model->eval();
   {
+    // Every rank scores an equal block, so rank 0's share tells the whole.
+    ScoringProgress progress(n);
     torch::NoGradGuard no_grad;
     for (int64_t b = 0; b < samples.size(); b += batch_size) {
       const int64_t e = std::min(samples.size(), b + batch_size);
@@ -31,7 +34,9 @@ EvalResult evaluate(model::AttentionGRU& model, dist::Communicator& comm,
       rows.select(1, 0).copy_(probs);
       rows.select(1, 1).copy_(losses);
       rows.select(1, 2).copy_(labels);
+      progress.advance(samples.size() > 0 ? e * n / samples.size() : n);
     }
+    progress.finish();
   }
   if (was_training) model->train();
   comm.allreduce(table, dist::ReduceOp::kSum);

@@ -1,15 +1,24 @@
 #include "train/runtime.h"
 
 #include <dlfcn.h>
+#include <malloc.h>
 #include <sched.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <thread>
 
 #include <torch/torch.h>
 
 namespace distgru::train {
+namespace {
+// Larger than a step's peak working set (~1 GB per rank at the default sizes), so
+// memory freed at the end of a step stays mapped for the next one.
+constexpr int kTrimThreshold = 1 << 30;
+// Heap growth stride: a few of the largest per-step buffers.
+constexpr int kTopPad = 256 << 20;
+}  // namespace
 
 int available_cores() {
   cpu_set_t set;
@@ -18,7 +27,22 @@ int available_cores() {
   return std::max(1u, std::thread::hardware_concurrency());
 }
 
+void configure_allocator() {
+  static bool done = false;
+  if (done) return;
+  done = true;
+  if (std::getenv("GLIBC_TUNABLES") != nullptr) return;
+  // mmap is the only way glibc would give a block over the threshold; with
+  // it off such blocks come from the heap and are reused after free. The
+  // trim threshold keeps freed heap top pages mapped between steps; the top
+  // pad grows the heap in large strides instead of page by page.
+  mallopt(M_MMAP_MAX, 0);
+  mallopt(M_TRIM_THRESHOLD, kTrimThreshold);
+  mallopt(M_TOP_PAD, kTopPad);
+}
+
 int configure_threads(int requested, int local_ranks) {
+  configure_allocator();
   int threads = requested;
   if (threads <= 0) {
     const int allowed = available_cores();

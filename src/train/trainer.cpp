@@ -10,6 +10,7 @@
 #include "data/vocabulary.h"
 #include "model/glove.h"
 #include "train/progress.h"
+#include "train/signals.h"
 
 namespace fs = std::filesystem;
 
@@ -61,7 +62,9 @@ Trainer::Trainer(TrainConfig config, dist::Communicator& comm)
   steps_per_epoch_ = data::steps_per_epoch(n_train, config_.batch_size, world);
   local_batch_ = data::local_batch(config_.batch_size, rank, world);
   total_steps_ = config_.steps > 0 ? config_.steps : config_.epochs * steps_per_epoch_;
-  local_ = load_samples(*train_set_, data::block_of(n_train, rank, world));
+  n_train_ = n_train;
+  block_ = data::block_of(n_train, rank, world);
+  local_ = load_samples(*train_set_, block_);
   spdlog::info("data: {} training reviews ({} held out for validation), {} steps/epoch, {} steps, "
                "local batch {} of global {}",
                n_train, held_out, steps_per_epoch_, total_steps_, local_batch_, config_.batch_size);
@@ -95,49 +98,55 @@ Trainer::Trainer(TrainConfig config, dist::Communicator& comm)
 
 Trainer::~Trainer() = default;
 
+std::string Trainer::agree_on_resume_path() {
+  // Rank 0 picks (skipping corrupted files) and everyone loads the same one.
+  std::string found;
+  if (is_root_) {
+    std::vector<std::string> skipped;
+    found = find_usable_checkpoint(config_.checkpoint_dir, &skipped).value_or("");
+    for (const auto& s : skipped) spdlog::warn("resume: skipping unusable checkpoint {}", s);
+    if (!skipped.empty() && !found.empty()) spdlog::warn("resume: falling back to {}", found);
+  }
+  auto len = torch::tensor({static_cast<int64_t>(found.size())}, torch::kLong).to(comm_.device());
+  comm_.broadcast(len, 0);
+  auto bytes = torch::zeros({len.item<int64_t>()}, torch::kByte);
+  if (is_root_) std::memcpy(bytes.data_ptr(), found.data(), found.size());
+  bytes = bytes.to(comm_.device());
+  if (bytes.numel() > 0) comm_.broadcast(bytes, 0);
+  bytes = bytes.to(torch::kCPU);
+  return std::string(static_cast<const char*>(bytes.data_ptr()), bytes.numel());
+}
+
 void Trainer::resume_if_asked() {
   if (config_.resume.empty()) return;
-  std::string path;
+  std::string path = config_.resume;
   if (config_.resume == "auto") {
     DISTGRU_CHECK(!config_.checkpoint_dir.empty(), "--resume auto needs --checkpoint-dir");
-    // Rank 0 decides and everyone loads the same file.
-    std::string found;
-    if (is_root_) found = find_latest_checkpoint(config_.checkpoint_dir).value_or("");
-    auto len = torch::tensor({static_cast<int64_t>(found.size())}, torch::kLong).to(comm_.device());
-    comm_.broadcast(len, 0);
-    auto bytes = torch::zeros({len.item<int64_t>()}, torch::kByte);
-    if (is_root_) std::memcpy(bytes.data_ptr(), found.data(), found.size());
-    bytes = bytes.to(comm_.device());
-    if (bytes.numel() > 0) comm_.broadcast(bytes, 0);
-    bytes = bytes.to(torch::kCPU);
-    path.assign(static_cast<const char*>(bytes.data_ptr()), bytes.numel());
+    path = agree_on_resume_path();
     if (path.empty()) {
-      spdlog::info("resume: no checkpoint in {} yet, starting from scratch", config_.checkpoint_dir);
+      spdlog::info("resume: no usable checkpoint in {} yet, starting from scratch", config_.checkpoint_dir);
       return;
     }
-  } else {
-    path = config_.resume;
   }
   auto header = read_checkpoint_header(path);
-  const auto stored = config_from_ini(header.config_ini, path);
-  DISTGRU_CHECK(stored.vocab_size == config_.vocab_size && stored.embed_dim == config_.embed_dim &&
-                    stored.hidden_size == config_.hidden_size &&
-                    stored.attention_size == config_.attention_size,
-                path + ": checkpoint model (vocab " + std::to_string(stored.vocab_size) + ", embed " +
-                    std::to_string(stored.embed_dim) + ", hidden " + std::to_string(stored.hidden_size) +
-                    ", attention " + std::to_string(stored.attention_size) +
-                    ") differs from the config");
+  const auto differences = model_differences(config_from_ini(header.config_ini, path), config_);
+  DISTGRU_CHECK(differences.empty(), path + ": checkpoint was written for another model, refusing to "
+                                            "resume (checkpoint vs config): " + differences);
   auto contents = load_checkpoint(path, *model_, optimizer_.get());
   state_ = contents.state;
   if (state_.world_size != comm_.size()) {
-    spdlog::warn("resume: checkpoint written by {} ranks, running on {}: the data order of the rest "
-                 "of this epoch differs from an uninterrupted run",
-                 state_.world_size, comm_.size());
+    // The rest of this epoch visits only samples the earlier ranks did not.
+    int64_t before = 0;
+    for (const auto& seg : state_.segments) before += seg.second;
+    if (state_.step_in_epoch > before) state_.segments.emplace_back(state_.world_size, state_.step_in_epoch - before);
+    spdlog::warn("resume: checkpoint written by {} ranks, continuing on {}; the rest of epoch {} visits "
+                 "the samples not yet seen in it, in a new order",
+                 state_.world_size, comm_.size(), state_.epoch + 1);
     state_.world_size = comm_.size();
   }
   if (state_.best_step >= 0) {
     const auto best = fs::path(config_.checkpoint_dir) / "best.pt";
-    if (fs::is_regular_file(best)) {
+    if (fs::is_regular_file(best) && !checkpoint_problem(best.string())) {
       model::AttentionGRU copy(model_config(config_));
       load_checkpoint(best.string(), *copy, nullptr);
       for (auto& p : copy->parameters()) best_parameters_.push_back(p.detach().to(comm_.device()));
@@ -147,16 +156,53 @@ void Trainer::resume_if_asked() {
                state_.epoch + 1, state_.step_in_epoch);
 }
 
+bool Trainer::finished() const {
+  return config_.steps > 0 ? state_.step >= config_.steps : state_.epoch >= config_.epochs;
+}
+
 void Trainer::next_batch(torch::Tensor& tokens, torch::Tensor& labels) {
-  if (order_epoch_ != state_.epoch) {
-    order_ = data::epoch_permutation(local_.size(), config_.seed, state_.epoch,
-                                     static_cast<uint64_t>(comm_.rank()));
-    order_epoch_ = state_.epoch;
+  for (;;) {
+    if (plan_epoch_ != state_.epoch) {
+      std::vector<data::Segment> earlier;
+      segment_offset_ = 0;
+      for (const auto& [world, steps] : state_.segments) {
+        earlier.push_back({static_cast<int>(world), steps});
+        segment_offset_ += steps;
+      }
+      plan_ = data::plan_segment(n_train_, config_.batch_size, config_.seed, state_.epoch, earlier,
+                                 comm_.rank(), comm_.size());
+      plan_epoch_ = state_.epoch;
+    }
+    if (state_.step_in_epoch - segment_offset_ < plan_.steps) break;
+    // Nothing left in this epoch for a full batch (possible after a resume
+    // on another world size): start the next one.
+    ++state_.epoch;
+    state_.step_in_epoch = 0;
+    state_.segments.clear();
   }
-  auto index = torch::from_blob(order_.data() + state_.step_in_epoch * local_batch_,
-                                {local_batch_}, torch::kLong);
+  const int64_t pos = state_.step_in_epoch - segment_offset_;
+  std::vector<int64_t> local(static_cast<size_t>(plan_.local_batch));
+  for (int64_t i = 0; i < plan_.local_batch; ++i) {
+    local[static_cast<size_t>(i)] = plan_.order[static_cast<size_t>(pos * plan_.local_batch + i)] - block_.begin;
+  }
+  auto index = torch::from_blob(local.data(), {plan_.local_batch}, torch::kLong);
   tokens = local_.tokens.index_select(0, index).to(comm_.device());
   labels = local_.labels.index_select(0, index).to(comm_.device());
+}
+
+void Trainer::advance_position() {
+  ++state_.step_in_epoch;
+  if (state_.step_in_epoch - segment_offset_ == plan_.steps) {
+    state_.step_in_epoch = 0;
+    state_.segments.clear();
+    ++state_.epoch;
+  }
+}
+
+int Trainer::agree_to_stop() {
+  auto flag = torch::tensor({static_cast<int32_t>(stop_signal())}, torch::kInt).to(comm_.device());
+  comm_.allreduce(flag, dist::ReduceOp::kMax);
+  return flag.item<int32_t>();
 }
 
 double Trainer::step_on(const torch::Tensor& tokens, const torch::Tensor& labels, int64_t global_batch) {
@@ -175,10 +221,6 @@ double Trainer::step_on(const torch::Tensor& tokens, const torch::Tensor& labels
   }
   optimizer_->step();
   ++state_.step;
-  if (++state_.step_in_epoch == steps_per_epoch_) {
-    state_.step_in_epoch = 0;
-    ++state_.epoch;
-  }
   auto total = loss.detach().to(torch::kDouble).reshape({1});
   comm_.allreduce(total, dist::ReduceOp::kSum);
   return total.item<double>();
@@ -226,15 +268,16 @@ TrainResult Trainer::run() {
   double excluded = 0.0;  // evaluation and checkpoint time, not training
   torch::Tensor tokens, labels;
   model_->train();
-  while (state_.step < total_steps_) {
+  while (!finished()) {
     next_batch(tokens, labels);
-    const bool end_of_epoch = state_.step_in_epoch + 1 == steps_per_epoch_;
     const double loss = step_on(tokens, labels, config_.batch_size);
+    advance_position();
+    const bool end_of_epoch = state_.step_in_epoch == 0;
     DISTGRU_CHECK(std::isfinite(loss), "training diverged: loss is " + std::to_string(loss) +
                                            " at step " + std::to_string(state_.step));
-    if (due(config_.log_every) || state_.step == total_steps_) {
+    if (due(config_.log_every) || finished()) {
       const auto line = progress.update(state_.step, loss, seconds_since(window_start));
-      spdlog::info("{}", line.text);
+      progress.show(line);  // one updating line on a terminal, else a log line
       if (metrics_) {
         metrics_->append({{"step", state_.step}, {"epoch", state_.epoch + (state_.step_in_epoch > 0)},
                           {"loss", loss}, {"samples_per_sec", line.samples_per_second},
@@ -242,9 +285,24 @@ TrainResult Trainer::run() {
       }
       window_start = Clock::now();
     }
+    // A live line ends before anything else logs, so log lines never land in it.
+    if (finished() || due(config_.checkpoint_every) ||
+        (config_.eval_every > 0 ? due(config_.eval_every) : end_of_epoch)) {
+      progress.end_line();
+    }
     const auto pause = Clock::now();
     if (config_.eval_every > 0 ? due(config_.eval_every) : end_of_epoch) validate();
     if (due(config_.checkpoint_every)) save_step_checkpoint();
+    if (const int signal = agree_to_stop()) {
+      const auto stop_start = Clock::now();
+      if (!due(config_.checkpoint_every)) save_step_checkpoint();
+      comm_.barrier();  // the checkpoint is safe before any rank exits
+      spdlog::warn("stopped by signal {} at step {}; checkpoint safe {:.2f} s after the step ended",
+                   signal, state_.step, seconds_since(stop_start));
+      result.steps = state_.step - first_step;
+      result.stop_signal = signal;
+      return result;
+    }
     const double paused = seconds_since(pause);
     excluded += paused;
     window_start += std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(paused));

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "data/dataset.h"
+#include "data/epoch_plan.h"
 #include "dist/communicator.h"
 #include "dist/gradient_sync.h"
 #include "model/attention_gru.h"
@@ -29,6 +30,7 @@ struct TrainResult {
   std::optional<EvalResult> best_validation;
   std::optional<EvalResult> test;
   int64_t model_step = 0;              // step whose parameters were tested
+  int stop_signal = 0;                 // > 0: stopped early by this signal, checkpoint written
 };
 
 class Trainer {
@@ -38,6 +40,8 @@ class Trainer {
   ~Trainer();
 
   // collective: trains to the configured step count, then scores the test set.
+  // When a stop signal arrives (signals.h), all ranks stop at the same step
+  // boundary, rank 0 checkpoints, and run() returns with stop_signal set.
   TrainResult run();
 
   // collective: one optimiser step on explicit local samples (tests use this
@@ -52,7 +56,12 @@ class Trainer {
 
  private:
   void resume_if_asked();
+  std::string agree_on_resume_path();
+  bool finished() const;
   void next_batch(torch::Tensor& tokens, torch::Tensor& labels);
+  void advance_position();
+  // collective: the largest stop signal any rank received (0: none).
+  int agree_to_stop();
   bool due(int64_t every) const;
   void validate();
   void save_step_checkpoint();
@@ -66,6 +75,8 @@ class Trainer {
   // Data: constant after construction.
   std::unique_ptr<data::ShardedDataset> train_set_;
   Samples local_;                 // this rank's block of the training range
+  data::Range block_;             // ... as global rows
+  int64_t n_train_ = 0;
   data::Range validation_range_;  // global rows held out for validation
   int64_t local_batch_ = 0;
   int64_t steps_per_epoch_ = 0;
@@ -77,8 +88,9 @@ class Trainer {
   std::vector<torch::Tensor> best_parameters_;  // copy taken at the best validation
 
   TrainState state_;
-  std::vector<int64_t> order_;    // this epoch's visiting order of local samples
-  int64_t order_epoch_ = -1;
+  data::SegmentPlan plan_;        // this rank's samples for the current segment
+  int64_t plan_epoch_ = -1;       // epoch plan_ belongs to (-1: none yet)
+  int64_t segment_offset_ = 0;    // steps of the epoch taken before plan_'s segment
   std::unique_ptr<MetricsLog> metrics_;  // rank 0 only
   std::optional<EvalResult> best_validation_;
 };

@@ -45,7 +45,7 @@ snapshot >"$tmp/before.sums"
 
 expect_error "shard disagrees with the config" nonzero "vocab_size is 5000 but the config says 6000" \
   "${train[@]}" --data "$tmp/data" --checkpoint-dir "$tmp/run" --steps 20 --vocab-size 6000
-expect_error "checkpoint of another model is refused on resume" nonzero "differs from the config" \
+expect_error "checkpoint of another model is refused on resume" nonzero "hidden-size 32 vs 48" \
   "${train[@]}" --data "$tmp/data" --checkpoint-dir "$tmp/run" --steps 20 --resume auto --hidden-size 48
 expect_error "unreadable config file" 2 "/nonexistent.ini: cannot open" \
   mpirun -np 2 --oversubscribe "$bin/distgru-train" --config /nonexistent.ini --data "$tmp/data"
@@ -62,11 +62,11 @@ expect_error "no data directory" nonzero "/nonexistent/data/manifest.json" \
   "${train[@]}" --data /nonexistent/data --checkpoint-dir "$tmp/run"
 
 cp "$tmp/run/best.pt" "$tmp/cut.pt" && truncate -s 5000 "$tmp/cut.pt"
-expect_error "truncated checkpoint" nonzero "cut.pt: not a readable checkpoint" \
+expect_error "truncated checkpoint" nonzero "cut.pt: not a readable checkpoint: truncated" \
   "${train[@]}" --data "$tmp/data" --checkpoint-dir "$tmp/other" --steps 20 --resume "$tmp/cut.pt"
 expect_error "eval of an empty checkpoint directory" nonzero "holds no checkpoint" \
   mpirun -np 1 "$bin/distgru-eval" --checkpoint "$tmp/data" --data "$tmp/data"
-expect_error "predict needs text" 2 "exactly one of --text or --file" \
+expect_error "predict needs text" 2 "exactly one of --text, --file or --data" \
   "$bin/distgru-predict" --checkpoint "$tmp/run" --vocab "$tmp/data/vocab.txt"
 expect_error "predict with a missing vocabulary" 1 "/nonexistent/vocab.txt" \
   "$bin/distgru-predict" --checkpoint "$tmp/run" --vocab /nonexistent/vocab.txt --text "good"

@@ -1,6 +1,6 @@
 # Sourced by the end-to-end tests: arguments, scratch space, small asserts.
 set -euo pipefail
-bin=$1
+bin=$(cd "$1" && pwd)
 archive=$2
 src=$3
 if [[ ! -f "$archive" ]]; then

@@ -43,7 +43,6 @@ check "predict prints class and probability" contains "$tmp/predict.out" "predic
 check "predict shows attention per token" contains "$tmp/predict.out" "attention: <start>:.* wonderful:"
 "$bin/distgru-predict" --checkpoint "$tmp/run" --vocab "$tmp/data/vocab.txt" --json \
   --text "Dreadful. Boring plot, awful acting, a waste of time." >"$tmp/predict.json"
-X
 weights=$(grep -o '"attention":[0-9.eE+-]*' "$tmp/predict.json" | sed 's/.*://' | awk '{ s += $1 } END { printf "%.6f", s }')
 check "attention weights sum to 1 ($weights)" awk -v s="$weights" 'BEGIN { exit !(s > 0.99999 && s < 1.00001) }'
 

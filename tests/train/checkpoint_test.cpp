@@ -110,6 +110,54 @@ TEST_F(CheckpointTest, ResolvePrefersBestInADirectory) {
   EXPECT_THROW(resolve_checkpoint((dir_ / "nothing-here").string()), Error);
 }
 
+TEST_F(CheckpointTest, SegmentsOfAnEpochRoundTrip) {
+  auto m = make_model(8);
+  TrainState state;
+  state.segments = {{2, 17}, {3, 5}};
+  const auto path = (dir_ / "seg.pt").string();
+  save_checkpoint(path, *m, nullptr, state, to_ini(config_));
+  auto back = read_checkpoint_header(path).state;
+  ASSERT_EQ(back.segments.size(), 2u);
+  EXPECT_EQ(back.segments[1].first, 3);
+  EXPECT_EQ(back.segments[1].second, 5);
+}
+
+TEST_F(CheckpointTest, CorruptionIsDetectedByTheChecksum) {
+  auto m = make_model(9);
+  const auto path = (dir_ / "flip.pt").string();
+  save_checkpoint(path, *m, nullptr, {}, to_ini(config_));
+  EXPECT_FALSE(checkpoint_problem(path).has_value());
+  {
+    std::fstream f(path, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(static_cast<std::streamoff>(fs::file_size(path) - 100));
+    f.put('\x5a');
+  }
+  ASSERT_TRUE(checkpoint_problem(path).has_value());
+  EXPECT_NE(checkpoint_problem(path)->find("checksum mismatch"), std::string::npos);
+  EXPECT_THROW(read_checkpoint_header(path), Error);
+}
+
+TEST_F(CheckpointTest, NewestUnusableCheckpointFallsBackToThePrevious) {
+  auto m = make_model(10);
+  for (int64_t step : {4, 8}) {
+    TrainState state;
+    state.step = step;
+    save_checkpoint((dir_ / checkpoint_name(step)).string(), *m, nullptr, state, to_ini(config_));
+    write_latest(dir_.string(), checkpoint_name(step));
+  }
+  std::vector<std::string> skipped;
+  EXPECT_EQ(*find_usable_checkpoint(dir_.string(), &skipped), (dir_ / checkpoint_name(8)).string());
+  EXPECT_TRUE(skipped.empty());
+  fs::resize_file(dir_ / checkpoint_name(8), 1000);
+  EXPECT_EQ(*find_usable_checkpoint(dir_.string(), &skipped), (dir_ / checkpoint_name(4)).string());
+  ASSERT_EQ(skipped.size(), 1u);
+  EXPECT_NE(skipped[0].find("ckpt-00000008.pt: truncated"), std::string::npos) << skipped[0];
+  fs::resize_file(dir_ / checkpoint_name(4), 10);
+  skipped.clear();
+  EXPECT_FALSE(find_usable_checkpoint(dir_.string(), &skipped).has_value());
+  EXPECT_EQ(skipped.size(), 2u);
+}
+
 TEST_F(CheckpointTest, TruncatedFileIsAClearError) {
   auto m = make_model(5);
   const auto path = (dir_ / "cut.pt").string();
@@ -121,6 +169,14 @@ TEST_F(CheckpointTest, TruncatedFileIsAClearError) {
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find(path), std::string::npos) << e.what();
   }
+}
+
+TEST_F(CheckpointTest, ModelDifferencesAreNamed) {
+  TrainConfig other = config_;
+  EXPECT_EQ(model_differences(config_, other), "");
+  other.hidden_size = 64;
+  other.vocab_size = 5000;
+  EXPECT_EQ(model_differences(config_, other), "vocab-size 40 vs 5000, hidden-size 3 vs 64");
 }
 
 TEST_F(CheckpointTest, OtherArchitectureIsRefused) {

@@ -9,7 +9,11 @@
 #include "dist/mpi_communicator.h"
 #include "support/mpi_env.h"
 #include "support/synthetic_data.h"
+#include "train/signals.h"
 #include "train/trainer.h"
+
+#include <csignal>
+#include <map>
 
 namespace fs = std::filesystem;
 
@@ -161,6 +165,64 @@ TEST_F(DistributedTraining, CheckpointsAndResumeAuto) {
     EXPECT_EQ(steps, 3);  // steps 2, 4 (first run) and 6
     EXPECT_GE(lines, 6);
   }
+}
+
+// Training 2K steps straight equals K steps, a stop, a resume and K more: the
+// same per-step losses and the same final parameters, bit for bit.
+TEST_F(DistributedTraining, ResumeIsBitExactOnTheSameWorldSize) {
+  auto c = config();
+  c.log_every = 1;
+  c.eval_every = 3;
+  c.checkpoint_every = 4;
+  c.steps = 10;  // crosses an epoch boundary (6 steps per epoch at 1-3 ranks)
+  c.checkpoint_dir = root_ + "/straight";
+  { Trainer(c, comm_).run(); }
+  c.checkpoint_dir = root_ + "/resumed";
+  c.steps = 4;
+  { Trainer(c, comm_).run(); }
+  c.steps = 10;
+  c.resume = "auto";
+  { Trainer(c, comm_).run(); }
+  comm_.barrier();
+
+  auto losses = [](const std::string& dir) {
+    std::map<int64_t, double> out;
+    std::ifstream in(dir + "/metrics.jsonl");
+    for (std::string line; std::getline(in, line);) {
+      auto j = nlohmann::json::parse(line);
+      if (j.contains("samples_per_sec")) out[j["step"].get<int64_t>()] = j["loss"].get<double>();
+    }
+    return out;
+  };
+  const auto straight = losses(root_ + "/straight");
+  const auto resumed = losses(root_ + "/resumed");
+  ASSERT_EQ(straight.size(), 10u);
+  ASSERT_EQ(resumed.size(), 10u);
+  for (const auto& [step, loss] : straight) EXPECT_EQ(loss, resumed.at(step)) << "step " << step;
+
+  model::AttentionGRU a(model_config(c)), b(model_config(c));
+  load_checkpoint(root_ + "/straight/ckpt-00000010.pt", *a, nullptr);
+  load_checkpoint(root_ + "/resumed/ckpt-00000010.pt", *b, nullptr);
+  auto pa = a->parameters(), pb = b->parameters();
+  for (size_t i = 0; i < pa.size(); ++i) EXPECT_TRUE(torch::equal(pa[i], pb[i])) << "parameter " << i;
+}
+
+TEST_F(DistributedTraining, StopSignalCheckpointsAtTheSameStepOnEveryRank) {
+  auto c = config();
+  c.checkpoint_dir = root_ + "/stopped";
+  c.steps = 50;
+  c.checkpoint_every = 0;
+  Trainer trainer(c, comm_);
+  // Only the last rank "receives" the signal: the others must learn of it
+  // through the agreement collective.
+  if (comm_.rank() == comm_.size() - 1) raise_stop_signal_for_tests(SIGUSR1);
+  auto result = trainer.run();
+  raise_stop_signal_for_tests(0);
+  EXPECT_EQ(result.stop_signal, SIGUSR1);
+  EXPECT_EQ(trainer.state().step, 1);
+  comm_.barrier();
+  EXPECT_TRUE(fs::exists(c.checkpoint_dir + "/ckpt-00000001.pt"));
+  EXPECT_FALSE(result.test.has_value());
 }
 
 TEST_F(DistributedTraining, ShardsDisagreeingWithTheConfigAreRefused) {

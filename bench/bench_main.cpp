@@ -1,0 +1,150 @@
+// distgru-bench: the C++ side of bench/run.sh. One MPI job runs the suites
+// named by --suite and rank 0 writes them as one JSON object to --json:
+//
+//   mpirun -np R distgru-bench --suite train,allreduce --threads T --data DIR --json out.json
+//
+// Suites: train (training throughput, gradient-sync share, evaluation
+// throughput, peak memory), io (HDF5 shard read), allreduce (distgru's
+// gradient path vs bare MPI_Allreduce), gemm (the BLAS floor), gru (the
+// encoder alone, fast vs ATen).
+
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <chrono>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#include "bench/bench_common.h"
+#include "cli/mpi_main.h"
+#include "dist/factory.h"
+#include "train/runtime.h"
+
+namespace distgru::bench {
+
+model::ModelConfig Options::model_config() const {
+  model::ModelConfig c;
+  c.vocab_size = vocab_size;
+  c.embed_dim = embed_dim;
+  c.hidden_size = hidden_size;
+  c.attention_size = attention_size;
+  c.fast_gru = fast_gru;
+  return c;
+}
+
+Stats Stats::of(std::vector<double> v) {
+  Stats s;
+  if (v.empty()) return s;
+  std::sort(v.begin(), v.end());
+  auto at = [&](double q) { return v[static_cast<size_t>(q * (v.size() - 1) + 0.5)]; };
+  s.median = v.size() % 2 ? v[v.size() / 2] : 0.5 * (v[v.size() / 2 - 1] + v[v.size() / 2]);
+  s.min = v.front();
+  s.max = v.back();
+  s.p10 = at(0.1);
+  s.p90 = at(0.9);
+  return s;
+}
+
+nlohmann::json Stats::to_json() const {
+  return {{"median", median}, {"min", min}, {"max", max}, {"p10", p10}, {"p90", p90}};
+}
+
+double training_flops_per_sample(const Options& o) {
+  const double T = o.sentence_size, E = o.embed_dim, H = o.hidden_size, A = o.attention_size;
+  const double input_proj = 2 * T * E * 3 * H * 2;  // both directions
+  const double recurrent = 2 * T * H * 3 * H * 2;
+  const double attention = 2 * T * 2 * H * A + 2 * T * A + 2 * T * 2 * H;
+  return 3 * (input_proj + recurrent + attention);
+}
+
+double peak_rss_mb() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return u.ru_maxrss / 1024.0;  // KB on Linux
+}
+
+double max_over_ranks(dist::Communicator& comm, double value) {
+  auto t = torch::tensor({value}, torch::kDouble);
+  comm.allreduce(t, dist::ReduceOp::kMax);
+  return t.item<double>();
+}
+
+namespace {
+
+std::vector<std::string> split(const std::string& s) {
+  std::vector<std::string> out;
+  std::stringstream in(s);
+  for (std::string item; std::getline(in, item, ',');) out.push_back(item);
+  return out;
+}
+
+Options parse(int argc, char** argv, std::vector<std::string>& suites, std::string& json) {
+  Options o;
+  for (int i = 1; i < argc; ++i) {
+    const std::string flag = argv[i];
+    auto value = [&]() -> std::string {
+      if (i + 1 >= argc) throw cli::UsageError(flag + " needs a value");
+      return argv[++i];
+    };
+    auto number = [&]() { return std::stoll(value()); };
+    if (flag == "--suite") suites = split(value());
+    else if (flag == "--json") json = value();
+    else if (flag == "--data") o.data_dir = value();
+    else if (flag == "--vocab") o.vocab_size = number();
+    else if (flag == "--sentence") o.sentence_size = number();
+    else if (flag == "--embed") o.embed_dim = number();
+    else if (flag == "--hidden") o.hidden_size = number();
+    else if (flag == "--attention") o.attention_size = number();
+    else if (flag == "--batch") o.batch_size = number();
+    else if (flag == "--steps") o.steps = number();
+    else if (flag == "--warmup") o.warmup = number();
+    else if (flag == "--eval-samples") o.eval_samples = number();
+    else if (flag == "--threads") o.threads = static_cast<int>(number());
+    else if (flag == "--aten-gru") o.fast_gru = false;
+    else throw cli::UsageError("distgru-bench: unknown flag " + flag);
+  }
+  if (suites.empty()) throw cli::UsageError("distgru-bench: --suite is required");
+  if (o.steps < 1 || o.warmup < 0 || o.batch_size < 1) {
+    throw cli::UsageError("distgru-bench: --steps >= 1, --warmup >= 0, --batch >= 1");
+  }
+  return o;
+}
+
+}  // namespace
+}  // namespace distgru::bench
+
+int main(int argc, char** argv) {
+  using namespace distgru;
+  return cli::run_mpi_program(argc, argv, [](dist::MpiSession& session, int ac, char** av) {
+    std::vector<std::string> suites;
+    std::string json_path;
+    auto options = bench::parse(ac, av, suites, json_path);
+    auto comm = dist::create_communicator(session, dist::Backend::kMpi, std::chrono::seconds(300));
+    options.threads = train::configure_threads(options.threads, comm->local_size());
+    nlohmann::json out = {{"ranks", comm->size()},
+                          {"threads", options.threads},
+                          {"global_batch", options.batch_size},
+                          {"fast_gru", options.fast_gru},
+                          {"synthetic", options.data_dir.empty()}};
+    for (const auto& suite : suites) {
+      if (suite == "train") out["train"] = bench::run_train(options, *comm);
+      else if (suite == "io") out["io"] = bench::run_io(options, *comm);
+      else if (suite == "allreduce") out["allreduce"] = bench::run_allreduce(options, *comm);
+      else if (suite == "gemm") out["gemm"] = bench::run_gemm(options);
+      else if (suite == "gru") out["gru"] = bench::run_gru(options, *comm);
+      else throw cli::UsageError("distgru-bench: unknown suite " + suite);
+    }
+    out["peak_rss_mb_max_rank"] = bench::max_over_ranks(*comm, bench::peak_rss_mb());
+    if (comm->rank() == 0) {
+      if (json_path.empty()) {
+        std::cout << out.dump(2) << std::endl;
+      } else {
+        std::ofstream f(json_path);
+        f << out.dump(2) << '\n';
+        DISTGRU_CHECK(f.good(), "distgru-bench: cannot write " + json_path);
+      }
+    }
+    return 0;
+  });
+}

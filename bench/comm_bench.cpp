@@ -1,0 +1,95 @@
+// The allreduce micro-benchmark and the GEMM probe.
+//
+// Allreduce: the model's gradients through distgru's path (GradientSync:
+// copy in, one allreduce, copy out) against a bare MPI_Allreduce of a buffer
+// of the same size. Bus bandwidth as nccl-tests defines it, so figures compare
+// across world sizes: busbw = algbw * 2(n-1)/n, algbw = bytes / time.
+//
+// GEMM: square float GEMMs through LibTorch's BLAS on one core and on all the
+// cores; the best rate is the floor against which a step's GFLOP/s is judged.
+
+#include <mpi.h>
+
+#include <chrono>
+
+#include "bench/bench_common.h"
+#include "dist/gradient_sync.h"
+#include "train/runtime.h"
+
+namespace distgru::bench {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+double since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+
+constexpr int kAllreduceIters = 20;
+constexpr int kAllreduceWarmup = 3;
+
+double bus_bandwidth_gbs(double bytes, double seconds, int n) {
+  return n < 2 ? 0.0 : bytes / seconds * 2.0 * (n - 1) / n / 1e9;
+}
+
+template <typename Fn>
+Stats time_collective(dist::Communicator& comm, Fn fn) {
+  std::vector<double> s;
+  for (int i = 0; i < kAllreduceWarmup + kAllreduceIters; ++i) {
+    comm.barrier();  // start together: time the collective, not the skew
+    const auto start = Clock::now();
+    fn();
+    if (i >= kAllreduceWarmup) s.push_back(since(start));
+  }
+  return Stats::of(s);
+}
+
+}  // namespace
+
+nlohmann::json run_allreduce(const Options& o, dist::Communicator& comm) {
+  torch::manual_seed(7);
+  model::AttentionGRU model(o.model_config());
+  auto params = model->parameters();
+  for (auto& p : params) p.mutable_grad() = torch::randn_like(p);
+  dist::GradientSync sync(comm, params);
+  const double bytes = static_cast<double>(sync.bytes());
+  const auto ours = time_collective(comm, [&] { sync.allreduce_gradients(); });
+
+  auto flat = torch::randn({sync.numel()}) * 1e-3;  // sums stay far from overflow
+  float* data = flat.data_ptr<float>();
+  const int count = static_cast<int>(sync.numel());
+  const auto bare = time_collective(comm, [&] {
+    const int rc = MPI_Allreduce(MPI_IN_PLACE, data, count, MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD);
+    DISTGRU_CHECK(rc == MPI_SUCCESS, "bench: MPI_Allreduce failed");
+  });
+  const int n = comm.size();
+  return {{"bytes", bytes},
+          {"distgru_seconds", ours.to_json()},
+          {"mpi_seconds", bare.to_json()},
+          {"distgru_busbw_gbs", bus_bandwidth_gbs(bytes, ours.median, n)},
+          {"mpi_busbw_gbs", bus_bandwidth_gbs(bytes, bare.median, n)}};
+}
+
+nlohmann::json run_gemm(const Options& o) {
+  // 1024 is large enough for OpenBLAS to reach its peak on these cores;
+  // a tiny run (smoke test) probes a small size quickly.
+  const int64_t n = o.sentence_size >= 128 ? 1024 : 128;
+  const double flops = 2.0 * n * n * n;
+  auto a = torch::randn({n, n}), b = torch::randn({n, n}), c = torch::empty({n, n});
+  nlohmann::json out = {{"size", n}};
+  const int cores = train::available_cores();
+  for (int threads : {1, cores}) {
+    train::configure_threads(threads, 1);
+    std::vector<double> s;
+    for (int i = 0; i < 3 + 10; ++i) {
+      const auto start = Clock::now();
+      at::mm_out(c, a, b);
+      if (i >= 3) s.push_back(since(start));
+    }
+    out["gflops_" + std::to_string(threads) + "_threads"] = flops / Stats::of(s).min / 1e9;
+    if (threads == cores) out["gflops_all_cores"] = flops / Stats::of(s).min / 1e9;
+    if (threads == 1) out["gflops_1_thread"] = flops / Stats::of(s).min / 1e9;
+  }
+  out["cores"] = cores;
+  train::configure_threads(o.threads, 1);
+  return out;
+}
+
+}  // namespace distgru::bench

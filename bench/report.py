@@ -1,0 +1,124 @@
+#!/usr/bin/python3
+"""Turns the JSON files of one bench/run.sh invocation into the table (stdout,
+markdown) and OUT/bench.json. Standard library only."""
+
+import json
+import os
+import platform
+import sys
+
+
+def load(out, name):
+    path = os.path.join(out, name + ".json")
+    if not os.path.exists(path):
+        return None
+    with open(path) as f:
+        return json.load(f)
+
+
+def cpu_name():
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown CPU"
+
+
+def main(out):
+    probe = load(out, "distgru_probe") or {}
+    runs = {k: load(out, "distgru_" + k) for k in ("1x1", "1x2", "2x1")}
+    runs = {k: v for k, v in runs.items() if v}
+    torch_runs = {}
+    for name in sorted(os.listdir(out)):
+        if name.startswith("pytorch_") and name.endswith(".json"):
+            torch_runs[name[len("pytorch_"):-5]] = load(out, name[:-5])
+    rate = lambda r: r["samples_per_second"]["median"]
+    default = torch_runs.get("default")
+    best_name = max(torch_runs, key=lambda k: rate(torch_runs[k])) if torch_runs else None
+    best = torch_runs.get(best_name)
+
+    gemm = probe.get("gemm", {})
+    floor_gflops = gemm.get("gflops_all_cores")
+    any_run = next(iter(runs.values()), None)
+    flops = any_run["train"]["flops_per_step"] if any_run else None
+    batch = any_run["global_batch"] if any_run else None
+
+    print(f"\nMachine: {cpu_name()}, {os.cpu_count()} cores; GEMM probe "
+          f"{gemm.get('gflops_1_thread', 0):.0f} GFLOP/s on 1 core, "
+          f"{gemm.get('gflops_all_cores', 0):.0f} on all; "
+          f"{(flops or 0) / 1e9:.1f} GFLOP per step of {batch} samples")
+    if floor_gflops and flops:
+        floor_s = flops / (floor_gflops * 1e9)
+        print(f"Floor: {floor_s:.3f} s/step = {batch / floor_s:.0f} samples/s\n")
+
+    head = ("| Configuration | samples/s (median) | spread (min–max) | s/step | × PyTorch default "
+            "| × PyTorch best | sync share | GFLOP/s |")
+    print(head)
+    print("|" + "---|" * 8)
+    summary = {"machine": cpu_name(), "cores": os.cpu_count(), "gemm": gemm, "rows": []}
+
+    def row(label, r, sync=None):
+        s = r["samples_per_second"]
+        step = r["step_seconds"]["median"]
+        vs_def = f"{rate(r) / rate(default):.2f}" if default else "–"
+        vs_best = f"{rate(r) / rate(best):.2f}" if best else "–"
+        gf = f"{flops / step / 1e9:.0f}" if flops else "–"
+        share = f"{100 * sync:.1f}%" if sync is not None else "–"
+        print(f"| {label} | {s['median']:.0f} | {s['min']:.0f}–{s['max']:.0f} | {step:.3f} | {vs_def} "
+              f"| {vs_best} | {share} | {gf} |")
+        summary["rows"].append({"label": label, "samples_per_second": s, "step_seconds": step,
+                                "vs_pytorch_default": rate(r) / rate(default) if default else None,
+                                "vs_pytorch_best": rate(r) / rate(best) if best else None,
+                                "sync_share": sync})
+
+    for name, r in torch_runs.items():
+        label = f"PyTorch {r['torch_version']}, " + (
+            f"out of the box ({r['torch_threads']} torch thread(s))" if name == "default"
+            else f"{name} thread(s)")
+        row(label, r)
+    for name, r in runs.items():
+        ranks, threads = name.split("x")
+        t = r["train"]
+        row(f"distgru {ranks} rank(s) × {threads} thread(s)", t,
+            t["sync_share"]["median"] if r["ranks"] > 1 else None)
+
+    print()
+    extra = {}
+    if "1x1" in runs and "2x1" in runs:
+        extra["scaling_1_to_2_ranks"] = rate(runs["2x1"]["train"]) / rate(runs["1x1"]["train"])
+        print(f"- Scaling 1 → 2 ranks: {extra['scaling_1_to_2_ranks']:.2f}×")
+    if "1x1" in runs and "1" in torch_runs:
+        extra["1x1_vs_pytorch_1_thread"] = rate(runs["1x1"]["train"]) / rate(torch_runs["1"])
+        print(f"- distgru 1×1 vs PyTorch 1 thread: {extra['1x1_vs_pytorch_1_thread']:.2f}×")
+    if best_name:
+        print(f"- PyTorch best setting: threads {best_name}")
+    ar = runs.get("2x1", {}).get("allreduce")
+    if ar:
+        print(f"- Allreduce of the gradients ({ar['bytes'] / 1e6:.1f} MB, 2 ranks): distgru "
+              f"{ar['distgru_busbw_gbs']:.2f} GB/s bus bandwidth "
+              f"({ar['distgru_seconds']['median'] * 1e3:.2f} ms), bare MPI_Allreduce "
+              f"{ar['mpi_busbw_gbs']:.2f} GB/s ({ar['mpi_seconds']['median'] * 1e3:.2f} ms): "
+              f"{100 * ar['distgru_busbw_gbs'] / max(ar['mpi_busbw_gbs'], 1e-12):.0f}% of bare")
+        extra["allreduce"] = ar
+    for name, r in runs.items():
+        print(f"- distgru {name}: evaluation {r['train']['eval_samples_per_second']:.0f} samples/s, "
+              f"peak RSS {r['peak_rss_mb_max_rank']:.0f} MB per rank")
+    for name in ("probe", "2x1"):
+        io = (probe if name == "probe" else runs.get("2x1", {})).get("io")
+        if io:
+            print(f"- HDF5 shard read ({'1 rank' if name == 'probe' else '2 ranks, per rank'}): "
+                  f"{io['mb_per_s']:.0f} MB/s ({io['first_read_mb_per_s']:.0f} MB/s on first open)")
+            extra["io_" + name] = io
+    summary.update(extra)
+    summary["pytorch"] = torch_runs
+    summary["distgru"] = runs
+    with open(os.path.join(out, "bench.json"), "w") as f:
+        json.dump(summary, f, indent=2)
+    print(f"\nWritten: {os.path.join(out, 'bench.json')}")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1] if len(sys.argv) > 1 else "build/bench-results")

@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# Runs the whole benchmark suite and prints the table (bench/README.md).
+#
+#   bench/run.sh --data DIR [--build BUILD_DIR] [--out OUT_DIR] [--steps N] [--warmup N]
+#   bench/run.sh --tiny     (smoke run: tiny model, random tokens, seconds)
+#
+# DIR is a prepared directory (distgru-prepare). Writes one JSON per run and
+# OUT_DIR/bench.json with everything; the PyTorch baseline runs in the same
+# invocation, on the same data and batch, when /usr/bin/python3 has torch.
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+root=$(dirname "$here")
+build=${DISTGRU_BUILD:-$root/build}
+data=""
+out=""
+steps=12
+warmup=3
+tiny=0
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --data) data=$2; shift 2 ;;
+    --build) build=$2; shift 2 ;;
+    --out) out=$2; shift 2 ;;
+    --steps) steps=$2; shift 2 ;;
+    --warmup) warmup=$2; shift 2 ;;
+    --tiny) tiny=1; shift ;;
+    -h|--help) sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "bench/run.sh: unknown option $1" >&2; exit 2 ;;
+  esac
+done
+bench=$build/bin/distgru-bench
+[[ -x "$bench" ]] || { echo "bench/run.sh: $bench not built (cmake --build $build --target distgru-bench)" >&2; exit 1; }
+out=${out:-$build/bench-results}
+mkdir -p "$out"
+rm -f "$out"/*.json
+
+if (( tiny )); then
+  # Small enough for CI; every suite and every code path still runs.
+  sizes=(--vocab 200 --sentence 16 --embed 8 --hidden 8 --attention 4 --batch 8)
+  steps=2; warmup=1
+  src=(); py_src=(--synthetic)
+  extra=(--eval-samples 16)
+else
+  [[ -n "$data" && -f "$data/manifest.json" ]] || { echo "bench/run.sh: --data must name a prepared directory" >&2; exit 2; }
+  sizes=(--vocab 20000 --sentence 256 --embed 100 --hidden 128 --attention 32 --batch 128)
+  src=(--data "$data"); py_src=(--data "$data")
+  extra=()
+fi
+common=("${sizes[@]}" --steps "$steps" --warmup "$warmup")
+cores=$(nproc)
+
+# distgru under mpirun, bound as launch/train_local.sh binds: RANKS x THREADS.
+run_distgru() {  # name ranks threads suites
+  local name=$1 ranks=$2 threads=$3 suites=$4
+  local args=(-np "$ranks")
+  if (( ranks * threads <= cores )); then args+=(--map-by "slot:PE=$threads" --bind-to core)
+  else args+=(--oversubscribe --bind-to none); fi
+  [[ $(id -u) == 0 ]] && args+=(--allow-run-as-root)
+  args+=(-x OMP_NUM_THREADS="$threads" -x OPENBLAS_NUM_THREADS="$threads")
+  echo "== distgru $name: $ranks rank(s) x $threads thread(s): $suites" >&2
+  mpirun "${args[@]}" "$bench" --suite "$suites" --threads "$threads" "${src[@]}" "${common[@]}" \
+    "${extra[@]}" --json "$out/distgru_$name.json" >"$out/distgru_$name.log" 2>&1 ||
+    { cat "$out/distgru_$name.log" >&2; exit 1; }
+}
+
+# PyTorch: out of the box, then each thread count (the best is picked later).
+run_pytorch() {  # threads
+  local threads=$1 env=()
+  [[ "$threads" != default ]] && env=(OMP_NUM_THREADS="$threads" OPENBLAS_NUM_THREADS="$threads")
+  echo "== pytorch, threads $threads" >&2
+  env "${env[@]}" /usr/bin/python3 "$here/pytorch_baseline.py" "${py_src[@]}" "${sizes[@]}" \
+    --steps "$steps" --warmup "$warmup" --threads "$threads" --json "$out/pytorch_$threads.json"
+}
+
+run_distgru probe 1 1 gemm,io
+run_distgru 1x1 1 1 train
+(( cores >= 2 )) && run_distgru 1x2 1 2 train
+run_distgru 2x1 2 1 train,io,allreduce
+if /usr/bin/python3 -c 'import torch' 2>/dev/null; then
+  run_pytorch default
+  for t in $(seq 1 "$cores"); do run_pytorch "$t"; done
+else
+  echo "bench/run.sh: /usr/bin/python3 has no torch (apt-get install python3-torch python3-h5py);" \
+       "the PyTorch baseline is skipped" >&2
+fi
+/usr/bin/python3 "$here/report.py" "$out"

@@ -1,0 +1,249 @@
+#include "model/fast_gru.h"
+
+#include <ATen/Parallel.h>
+#include <dlfcn.h>
+
+#include <array>
+
+#include "common/error.h"
+#include "model/gru_kernels.h"
+
+namespace distgru::model {
+namespace {
+
+using torch::Tensor;
+using torch::autograd::AutogradContext;
+using torch::autograd::variable_list;
+
+constexpr int kGateSlots = 4;  // r, z, n, hn kept per step for backward
+
+// While the two directions run on two threads, each GEMM must stay on its own
+// thread: OpenBLAS (which ignores torch's thread count) would otherwise start
+// its own pool under both and oversubscribe the cores. Looked up at run time
+// because the BLAS behind LibTorch need not be OpenBLAS.
+class SerialBlasScope {
+ public:
+  SerialBlasScope() {
+    using Get = int (*)();
+    get_ = reinterpret_cast<Get>(dlsym(RTLD_DEFAULT, "openblas_get_num_threads"));
+    set_ = reinterpret_cast<Set>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"));
+    if (get_ && set_) {
+      saved_ = get_();
+      if (saved_ > 1) set_(1);
+    }
+  }
+  ~SerialBlasScope() {
+    if (get_ && set_ && saved_ > 1) set_(saved_);
+  }
+  SerialBlasScope(const SerialBlasScope&) = delete;
+  SerialBlasScope& operator=(const SerialBlasScope&) = delete;
+
+ private:
+  using Set = void (*)(int);
+  int (*get_)() = nullptr;
+  Set set_ = nullptr;
+  int saved_ = 1;
+};
+
+// Runs fn(0) and fn(1), the two directions, in parallel when torch has more
+// than one intra-op thread. Each direction writes disjoint memory, so the
+// result does not depend on the schedule.
+template <typename Fn>
+void for_each_direction(const Fn& fn) {
+  if (at::get_num_threads() > 1 && !at::in_parallel_region()) {
+    SerialBlasScope serial;
+    at::parallel_for(0, 2, 1, [&](int64_t begin, int64_t end) {
+      for (int64_t d = begin; d < end; ++d) fn(static_cast<int>(d));
+    });
+  } else {
+    fn(0);
+    fn(1);
+  }
+}
+
+// The per-step kernels. Float gets one clone per instruction set, picked once
+// at load time (ifunc), so one binary uses AVX-512 or AVX2 where the CPU has
+// them; float64 (tests, gradient checks) stays on the baseline build.
+#define DISTGRU_CLONES __attribute__((target_clones("arch=skylake-avx512", "arch=haswell", "default")))
+
+template <typename T>
+void step_forward(int64_t B, int64_t H, const T* gi, int64_t gi_ld, const T* gh, const T* b_ih,
+                  const T* b_hh, const T* h_prev, T* r, T* z, T* n, T* hn, T* h) {
+  kernels::gru_step_forward<T>(B, H, gi, gi_ld, gh, b_ih, b_hh, h_prev, r, z, n, hn, h);
+}
+template <>
+DISTGRU_CLONES void step_forward<float>(int64_t B, int64_t H, const float* gi, int64_t gi_ld,
+                                        const float* gh, const float* b_ih, const float* b_hh,
+                                        const float* h_prev, float* r, float* z, float* n,
+                                        float* hn, float* h) {
+  kernels::gru_step_forward<float>(B, H, gi, gi_ld, gh, b_ih, b_hh, h_prev, r, z, n, hn, h);
+}
+
+template <typename T>
+void step_backward(int64_t B, int64_t H, const T* dy, int64_t dy_ld, const T* dh_next, const T* r,
+                   const T* z, const T* n, const T* hn, const T* h_prev, T* dgi, int64_t dgi_ld,
+                   T* dgh, T* carry) {
+  kernels::gru_step_backward<T>(B, H, dy, dy_ld, dh_next, r, z, n, hn, h_prev, dgi, dgi_ld, dgh,
+                                carry);
+}
+template <>
+DISTGRU_CLONES void step_backward<float>(int64_t B, int64_t H, const float* dy, int64_t dy_ld,
+                                         const float* dh_next, const float* r, const float* z,
+                                         const float* n, const float* hn, const float* h_prev,
+                                         float* dgi, int64_t dgi_ld, float* dgh, float* carry) {
+  kernels::gru_step_backward<float>(B, H, dy, dy_ld, dh_next, r, z, n, hn, h_prev, dgi, dgi_ld,
+                                    dgh, carry);
+}
+
+// Step s of direction d reads input time t: forward walks 0..T-1, reverse T-1..0.
+inline int64_t time_of(int d, int64_t s, int64_t T) { return d == 0 ? s : T - 1 - s; }
+
+template <typename T>
+void run_forward(const Tensor& gi, const std::array<GRUDirectionWeights, 2>& w, Tensor& gates,
+                 Tensor& states) {
+  const int64_t steps = gates.size(1), B = gates.size(3), H = gates.size(4);
+  for_each_direction([&](int d) {
+    const auto w_hh_t = w[d].w_hh.t();
+    auto gh = torch::empty({B, 3 * H}, gi.options());
+    const T* b_ih = w[d].b_ih.template data_ptr<T>();
+    const T* b_hh = w[d].b_hh.template data_ptr<T>();
+    auto dir_gates = gates.select(0, d);
+    auto dir_states = states.select(0, d);
+    for (int64_t s = 0; s < steps; ++s) {
+      const int64_t t = time_of(d, s, steps);
+      auto h_prev = dir_states.select(0, s);
+      at::mm_out(gh, h_prev, w_hh_t);
+      T* g = dir_gates.select(0, s).template data_ptr<T>();
+      step_forward<T>(B, H, gi.template data_ptr<T>() + t * B * 6 * H + d * 3 * H,
+                                   6 * H, gh.template data_ptr<T>(), b_ih, b_hh,
+                                   h_prev.template data_ptr<T>(), g, g + B * H, g + 2 * B * H,
+                                   g + 3 * B * H, dir_states.select(0, s + 1).template data_ptr<T>());
+    }
+  });
+}
+
+template <typename T>
+void run_backward(const Tensor& dyt, const std::array<Tensor, 2>& w_hh, const Tensor& gates,
+                  const Tensor& states, Tensor& dgi, Tensor& dgh) {
+  const int64_t steps = gates.size(1), B = gates.size(3), H = gates.size(4);
+  for_each_direction([&](int d) {
+    auto dh_next = torch::zeros({B, H}, dyt.options());
+    auto carry = torch::empty({B, H}, dyt.options());
+    auto dir_gates = gates.select(0, d);
+    auto dir_states = states.select(0, d);
+    auto dir_dgh = dgh.select(0, d);
+    for (int64_t s = steps - 1; s >= 0; --s) {
+      const int64_t t = time_of(d, s, steps);
+      const T* g = dir_gates.select(0, s).template data_ptr<T>();
+      auto dgh_s = dir_dgh.select(0, s);
+      step_backward<T>(
+          B, H, dyt.template data_ptr<T>() + t * B * 2 * H + d * H, 2 * H,
+          dh_next.template data_ptr<T>(), g, g + B * H, g + 2 * B * H, g + 3 * B * H,
+          dir_states.select(0, s).template data_ptr<T>(),
+          dgi.template data_ptr<T>() + t * B * 6 * H + d * 3 * H, 6 * H,
+          dgh_s.template data_ptr<T>(), carry.template data_ptr<T>());
+      if (s == 0) break;  // h0 is a constant zero: its gradient is not needed
+      carry.addmm_(dgh_s, w_hh[d]);
+      std::swap(dh_next, carry);
+    }
+  });
+}
+
+class FastGRUFunction : public torch::autograd::Function<FastGRUFunction> {
+ public:
+  static Tensor forward(AutogradContext* ctx, const Tensor& x, const Tensor& w_ih_f,
+                        const Tensor& w_hh_f, const Tensor& b_ih_f, const Tensor& b_hh_f,
+                        const Tensor& w_ih_r, const Tensor& w_hh_r, const Tensor& b_ih_r,
+                        const Tensor& b_hh_r) {
+    const int64_t B = x.size(0), T = x.size(1), E = x.size(2), H = w_hh_f.size(1);
+    const std::array<GRUDirectionWeights, 2> w{
+        GRUDirectionWeights{w_ih_f, w_hh_f, b_ih_f.contiguous(), b_hh_f.contiguous()},
+        GRUDirectionWeights{w_ih_r, w_hh_r, b_ih_r.contiguous(), b_hh_r.contiguous()}};
+    // Time-major, so that one step's rows are contiguous in every buffer.
+    auto xt = x.transpose(0, 1).contiguous().view({T * B, E});
+    auto w_ih = torch::cat({w_ih_f, w_ih_r}, 0);  // [6H, E]
+    auto gi = torch::mm(xt, w_ih.t());            // [T*B, 6H], biases go in the step
+    auto gates = torch::empty({2, T, kGateSlots, B, H}, x.options());
+    auto states = torch::empty({2, T + 1, B, H}, x.options());
+    states.select(1, 0).zero_();
+    AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "fast_gru_forward",
+                               [&] { run_forward<scalar_t>(gi, w, gates, states); });
+    auto out = torch::empty({B, T, 2 * H}, x.options());
+    out.narrow(2, 0, H).copy_(states.select(0, 0).narrow(0, 1, T).transpose(0, 1));
+    out.narrow(2, H, H).copy_(states.select(0, 1).narrow(0, 1, T).flip({0}).transpose(0, 1));
+
+    ctx->save_for_backward({w_ih_f, w_hh_f, w_ih_r, w_hh_r});
+    ctx->saved_data["xt"] = xt;
+    ctx->saved_data["gates"] = gates;
+    ctx->saved_data["states"] = states;
+    return out;
+  }
+
+  static variable_list backward(AutogradContext* ctx, variable_list grad_out) {
+    torch::NoGradGuard no_grad;
+    const auto saved = ctx->get_saved_variables();
+    const auto xt = ctx->saved_data["xt"].toTensor();
+    const auto gates = ctx->saved_data["gates"].toTensor();
+    const auto states = ctx->saved_data["states"].toTensor();
+    const int64_t T = gates.size(1), B = gates.size(3), H = gates.size(4), E = xt.size(1);
+    auto dyt = grad_out[0].transpose(0, 1).contiguous();  // [T, B, 2H]
+    auto dgi = torch::empty({T * B, 6 * H}, dyt.options());
+    auto dgh = torch::empty({2, T, B, 3 * H}, dyt.options());
+    const std::array<Tensor, 2> w_hh{saved[1], saved[3]};
+    AT_DISPATCH_FLOATING_TYPES(dyt.scalar_type(), "fast_gru_backward", [&] {
+      run_backward<scalar_t>(dyt, w_hh, gates, states, dgi, dgh);
+    });
+
+    // Everything below is a large GEMM or a reduction over all steps at once.
+    Tensor dx;
+    if (ctx->needs_input_grad(0)) {
+      auto w_ih = torch::cat({saved[0], saved[2]}, 0);
+      dx = torch::mm(dgi, w_ih).view({T, B, E}).transpose(0, 1).contiguous();
+    }
+    auto dw_ih = torch::mm(dgi.t(), xt);  // [6H, E]
+    auto db_ih = dgi.sum(0);
+    variable_list grads(9);
+    grads[0] = dx;
+    for (int d = 0; d < 2; ++d) {
+      auto dgh_d = dgh.select(0, d).view({T * B, 3 * H});
+      auto h_prev = states.select(0, d).narrow(0, 0, T).reshape({T * B, H});
+      grads[1 + 4 * d] = dw_ih.narrow(0, 3 * H * d, 3 * H);
+      grads[2 + 4 * d] = torch::mm(dgh_d.t(), h_prev);
+      grads[3 + 4 * d] = db_ih.narrow(0, 3 * H * d, 3 * H);
+      grads[4 + 4 * d] = dgh_d.sum(0);
+    }
+    return grads;
+  }
+};
+
+void check_direction(const GRUDirectionWeights& w, const torch::Tensor& x, int64_t H) {
+  const int64_t E = x.size(2);
+  DISTGRU_CHECK(w.w_ih.sizes() == torch::IntArrayRef({3 * H, E}) &&
+                    w.w_hh.sizes() == torch::IntArrayRef({3 * H, H}) &&
+                    w.b_ih.sizes() == torch::IntArrayRef({3 * H}) &&
+                    w.b_hh.sizes() == torch::IntArrayRef({3 * H}),
+                "fast_gru: weights do not match nn::GRU's layout for input size " +
+                    std::to_string(E) + ", hidden size " + std::to_string(H));
+  for (const auto* t : {&w.w_ih, &w.w_hh, &w.b_ih, &w.b_hh}) {
+    DISTGRU_CHECK(t->scalar_type() == x.scalar_type() && t->device().is_cpu(),
+                  "fast_gru: weights must be CPU tensors of the input's dtype");
+  }
+}
+
+}  // namespace
+
+torch::Tensor fast_bidirectional_gru(const torch::Tensor& x, const GRUDirectionWeights& forward,
+                                     const GRUDirectionWeights& reverse) {
+  DISTGRU_CHECK(x.dim() == 3 && x.size(0) > 0 && x.size(1) > 0,
+                "fast_gru: input must be a non-empty [batch, time, features] tensor");
+  DISTGRU_CHECK(x.device().is_cpu(), "fast_gru: CPU tensors only (CUDA uses cuDNN's GRU)");
+  DISTGRU_CHECK(x.scalar_type() == torch::kFloat || x.scalar_type() == torch::kDouble,
+                "fast_gru: float32 or float64 only");
+  const int64_t H = forward.w_hh.size(1);
+  check_direction(forward, x, H);
+  check_direction(reverse, x, H);
+  return FastGRUFunction::apply(x, forward.w_ih, forward.w_hh, forward.b_ih, forward.b_hh,
+                                reverse.w_ih, reverse.w_hh, reverse.b_ih, reverse.b_hh);
+}
+
+}  // namespace distgru::model

@@ -1,0 +1,75 @@
+#include "report/run_metrics.h"
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <nlohmann/json.hpp>
+
+#include "common/error.h"
+
+namespace distgru::report {
+namespace {
+
+EvalRecord eval_from_json(const nlohmann::json& j) {
+  EvalRecord r;
+  r.step = j.at("step").get<int64_t>();
+  r.split = j.at("split").get<std::string>();
+  r.accuracy = j.at("accuracy").get<double>();
+  // AUC is NaN when a split holds one class; the log writes it as null.
+  r.auc = j.at("auc").is_number() ? j.at("auc").get<double>() : std::nan("");
+  r.loss = j.at("loss").get<double>();
+  r.tp = j.at("tp").get<int64_t>();
+  r.fp = j.at("fp").get<int64_t>();
+  r.tn = j.at("tn").get<int64_t>();
+  r.fn = j.at("fn").get<int64_t>();
+  return r;
+}
+
+}  // namespace
+
+RunMetrics parse_metrics_jsonl(std::istream& in, const std::string& source) {
+  // Keyed by step so a resumed run, which repeats the steps after its
+  // checkpoint, keeps only the records of the run that continued.
+  std::map<int64_t, StepRecord> steps;
+  std::map<int64_t, EvalRecord> validation;
+  RunMetrics run;
+  int line_number = 0;
+  for (std::string line; std::getline(in, line);) {
+    ++line_number;
+    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+    try {
+      const auto j = nlohmann::json::parse(line);
+      if (j.contains("split")) {
+        auto r = eval_from_json(j);
+        if (r.split == "test") {
+          run.test = r;
+        } else {
+          validation[r.step] = r;
+        }
+      } else {
+        StepRecord r;
+        r.step = j.at("step").get<int64_t>();
+        r.epoch = j.value("epoch", 0.0);
+        r.loss = j.at("loss").get<double>();
+        r.samples_per_sec = j.at("samples_per_sec").get<double>();
+        steps[r.step] = r;
+      }
+    } catch (const nlohmann::json::exception& e) {
+      DISTGRU_FAIL(source + ":" + std::to_string(line_number) + ": not a metrics record (" +
+                   e.what() + ")");
+    }
+  }
+  for (const auto& [step, r] : steps) run.steps.push_back(r);
+  for (const auto& [step, r] : validation) run.validation.push_back(r);
+  return run;
+}
+
+EvalRecord parse_eval_record(const std::string& json_text, const std::string& source) {
+  try {
+    return eval_from_json(nlohmann::json::parse(json_text));
+  } catch (const nlohmann::json::exception& e) {
+    DISTGRU_FAIL(source + ": not an evaluation record (" + e.what() + ")");
+  }
+}
+
+}  // namespace distgru::report

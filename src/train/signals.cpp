@@ -1,0 +1,27 @@
+#include "train/signals.h"
+
+#include <csignal>
+
+namespace distgru::train {
+namespace {
+volatile std::sig_atomic_t g_stop_signal = 0;
+
+extern "C" void record_stop_signal(int signal) {
+  if (g_stop_signal == 0) g_stop_signal = signal;
+}
+}  // namespace
+
+void install_stop_signal_handlers() {
+  struct sigaction action {};
+  action.sa_handler = record_stop_signal;
+  sigemptyset(&action.sa_mask);
+  action.sa_flags = SA_RESTART;  // MPI and file I/O carry on undisturbed
+  sigaction(SIGUSR1, &action, nullptr);
+  sigaction(SIGTERM, &action, nullptr);
+}
+
+int stop_signal() { return g_stop_signal; }
+
+void raise_stop_signal_for_tests(int signal) { g_stop_signal = signal; }
+
+}  // namespace distgru::train

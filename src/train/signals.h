@@ -1,0 +1,22 @@
+#pragma once
+// Preemption: SIGUSR1 and SIGTERM only record that they arrived. The trainer
+// looks at the record at each step boundary, all ranks agree on it with one
+// collective, rank 0 writes a checkpoint, and every rank exits with
+// kExitCheckpointed. A second signal while that happens changes nothing: the
+// handler never does more than store a number.
+
+namespace distgru::train {
+
+// Exit status meaning "checkpointed after a stop signal, please requeue"
+// (EX_TEMPFAIL from sysexits.h: a temporary failure, try again).
+constexpr int kExitCheckpointed = 75;
+
+void install_stop_signal_handlers();
+
+// 0, or the number of the first stop signal received.
+int stop_signal();
+
+// Records `signal` as if it had arrived (for tests).
+void raise_stop_signal_for_tests(int signal);
+
+}  // namespace distgru::train

@@ -1,0 +1,166 @@
+#include "model/fast_gru.h"
+
+#include <gtest/gtest.h>
+
+#include <tuple>
+
+#include "common/error.h"
+#include "model/attention_gru.h"
+
+namespace distgru::model {
+namespace {
+
+struct Sizes {
+  int64_t batch, time, input, hidden;
+};
+
+// ATen's GRU as the reference, with its parameters mapped to ours.
+struct Reference {
+  torch::nn::GRU gru;
+  GRUDirectionWeights forward, reverse;
+
+  Reference(const Sizes& s, torch::Dtype dtype)
+      : gru(torch::nn::GRUOptions(s.input, s.hidden).batch_first(true).bidirectional(true)) {
+    gru->to(dtype);
+    auto p = gru->named_parameters();
+    forward = {p["weight_ih_l0"], p["weight_hh_l0"], p["bias_ih_l0"], p["bias_hh_l0"]};
+    reverse = {p["weight_ih_l0_reverse"], p["weight_hh_l0_reverse"], p["bias_ih_l0_reverse"],
+               p["bias_hh_l0_reverse"]};
+  }
+  std::vector<torch::Tensor> params() const {
+    return {forward.w_ih, forward.w_hh, forward.b_ih, forward.b_hh,
+            reverse.w_ih, reverse.w_hh, reverse.b_ih, reverse.b_hh};
+  }
+};
+
+double relative_error(const torch::Tensor& got, const torch::Tensor& want) {
+  const double scale = want.abs().max().item<double>();
+  return (got - want).abs().max().item<double>() / std::max(scale, 1e-30);
+}
+
+// Gradients of <out, dy> w.r.t. x and the 8 weights, by either implementation.
+std::vector<torch::Tensor> gradients(Reference& ref, const torch::Tensor& x0,
+                                     const torch::Tensor& dy, bool fast) {
+  auto x = x0.clone().requires_grad_(true);
+  for (auto& p : ref.params()) p.mutable_grad() = torch::Tensor();
+  auto out = fast ? fast_bidirectional_gru(x, ref.forward, ref.reverse)
+                  : std::get<0>(ref.gru->forward(x));
+  (out * dy).sum().backward();
+  std::vector<torch::Tensor> grads{x.grad().clone()};
+  for (auto& p : ref.params()) grads.push_back(p.grad().clone());
+  return grads;
+}
+
+class FastGRUTest : public ::testing::TestWithParam<std::tuple<Sizes, torch::Dtype>> {};
+
+TEST_P(FastGRUTest, ForwardMatchesATen) {
+  const auto [s, dtype] = GetParam();
+  torch::manual_seed(7);
+  Reference ref(s, dtype);
+  auto x = torch::randn({s.batch, s.time, s.input}, torch::dtype(dtype));
+  torch::NoGradGuard no_grad;
+  auto want = std::get<0>(ref.gru->forward(x));
+  auto got = fast_bidirectional_gru(x, ref.forward, ref.reverse);
+  ASSERT_EQ(got.sizes(), want.sizes());
+  EXPECT_LE(relative_error(got, want), dtype == torch::kDouble ? 1e-12 : 1e-5);
+}
+
+TEST_P(FastGRUTest, GradientsMatchATen) {
+  const auto [s, dtype] = GetParam();
+  const double tolerance = dtype == torch::kDouble ? 1e-5 : 1e-4;
+  torch::manual_seed(11);
+  Reference ref(s, dtype);
+  auto x = torch::randn({s.batch, s.time, s.input}, torch::dtype(dtype));
+  auto dy = torch::randn({s.batch, s.time, 2 * s.hidden}, torch::dtype(dtype));
+  const char* names[] = {"x",      "w_ih_f", "w_hh_f", "b_ih_f", "b_hh_f",
+                         "w_ih_r", "w_hh_r", "b_ih_r", "b_hh_r"};
+  // All of the output, then each direction's half alone (so a gradient that
+  // leaked from one direction into the other cannot cancel out).
+  for (int part = 0; part < 3; ++part) {
+    auto mask = torch::ones_like(dy);
+    if (part == 1) mask.narrow(2, s.hidden, s.hidden).zero_();
+    if (part == 2) mask.narrow(2, 0, s.hidden).zero_();
+    auto want = gradients(ref, x, dy * mask, /*fast=*/false);
+    auto got = gradients(ref, x, dy * mask, /*fast=*/true);
+    for (size_t i = 0; i < want.size(); ++i) {
+      EXPECT_LE(relative_error(got[i], want[i]), tolerance) << names[i] << ", part " << part;
+    }
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Sizes, FastGRUTest,
+    ::testing::Combine(::testing::Values(Sizes{3, 7, 5, 4},    // odd everything
+                                         Sizes{1, 9, 3, 6},    // batch 1
+                                         Sizes{4, 1, 2, 3},    // one step
+                                         Sizes{5, 13, 11, 17}),
+                       ::testing::Values(torch::kDouble, torch::kFloat)));
+
+TEST(FastGRU, DeterministicAndIndependentOfThreadCount) {
+  torch::manual_seed(3);
+  Sizes s{6, 10, 8, 9};
+  Reference ref(s, torch::kFloat);
+  auto x = torch::randn({s.batch, s.time, s.input});
+  auto dy = torch::randn({s.batch, s.time, 2 * s.hidden});
+  const int threads = torch::get_num_threads();
+  torch::set_num_threads(1);
+  auto a = gradients(ref, x, dy, true);
+  auto b = gradients(ref, x, dy, true);
+  torch::set_num_threads(2);  // the two directions on two threads
+  auto c = gradients(ref, x, dy, true);
+  torch::set_num_threads(threads);
+  for (size_t i = 0; i < a.size(); ++i) {
+    EXPECT_TRUE(torch::equal(a[i], b[i])) << i;
+    EXPECT_LE(relative_error(c[i], a[i]), 1e-6) << i;
+  }
+}
+
+TEST(FastGRU, RejectsWhatItCannotRun) {
+  Sizes s{2, 3, 4, 5};
+  Reference ref(s, torch::kFloat);
+  EXPECT_THROW(fast_bidirectional_gru(torch::randn({2, 3, 4}, torch::kDouble), ref.forward,
+                                      ref.reverse),
+               distgru::Error);
+  EXPECT_THROW(fast_bidirectional_gru(torch::randn({2, 3, 7}), ref.forward, ref.reverse),
+               distgru::Error);
+  EXPECT_THROW(fast_bidirectional_gru(torch::randn({3, 4}), ref.forward, ref.reverse),
+               distgru::Error);
+}
+
+// The model's two encoder paths agree, and the switch changes no parameter name.
+TEST(FastGRU, ModelPathsAgree) {
+  ModelConfig config;
+  config.vocab_size = 40;
+  config.embed_dim = 7;
+  config.hidden_size = 6;
+  config.attention_size = 5;
+  torch::manual_seed(5);
+  AttentionGRU fast(config);
+  config.fast_gru = false;
+  AttentionGRU aten(config);
+  fast->to(torch::kDouble);
+  aten->to(torch::kDouble);
+  auto fast_params = fast->named_parameters();
+  auto aten_params = aten->named_parameters();
+  ASSERT_EQ(fast_params.keys(), aten_params.keys());
+  {
+    torch::NoGradGuard no_grad;
+    for (const auto& item : aten_params) item.value().copy_(fast_params[item.key()]);
+  }
+  auto tokens = torch::tensor({{1, 5, 9, 12, 0, 0}, {1, 7, 0, 0, 0, 0}}, torch::kLong);
+  auto a = fast->forward(tokens).logits;
+  auto b = aten->forward(tokens).logits;
+  EXPECT_LE(relative_error(a, b), 1e-12);
+  a.sum().backward();
+  b.sum().backward();
+  // Absolute on a unit scale: the attention score's bias has a gradient of
+  // zero up to rounding (softmax ignores a shift), so no relative measure.
+  for (const auto& item : aten_params) {
+    const auto diff = (fast_params[item.key()].grad() - item.value().grad()).abs().max();
+    EXPECT_LE(diff.item<double>(), 1e-10 * std::max(1.0, item.value().grad().abs().max().item<double>()))
+        << item.key();
+  }
+}
+
+}  // namespace
+}  // namespace distgru::model
