@@ -31,6 +31,7 @@ constexpr const char* kDescription =
 
 int main(int argc, char** argv) {
   distgru::data::PrepareOptions opt;
+  std::string truncate;
   po::options_description desc(kDescription);
   // clang-format off
   desc.add_options()
@@ -47,6 +48,8 @@ int main(int argc, char** argv) {
       ("sentence-size", po::value(&opt.sentence_size)->default_value(opt.sentence_size),
        "tokens per review including the start token")
       ("seed", po::value(&opt.seed)->default_value(opt.seed), "shuffle seed")
+      ("truncate", po::value(&truncate)->default_value("end"),
+       "which words of a review longer than the sentence to keep: end | start")
       ("max-train", po::value(&opt.max_train)->default_value(opt.max_train),
        "keep only this many training reviews (0: all), for quick runs")
       ("max-test", po::value(&opt.max_test)->default_value(opt.max_test),
@@ -70,6 +73,11 @@ int main(int argc, char** argv) {
               << "Try 'distgru-prepare --help'.\n";
     return kExitUsage;
   }
+  if (truncate != "end" && truncate != "start") {
+    std::cerr << "distgru-prepare: --truncate must be 'end' or 'start', got '" << truncate << "'\n";
+    return kExitUsage;
+  }
+  opt.keep_end = truncate == "end";
 
   distgru::init_logging(0, 1);
   try {

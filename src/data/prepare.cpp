@@ -156,7 +156,8 @@ PrepareSummary prepare_imdb(const PrepareOptions& opt) {
   for (size_t i : train_order) {
     for (std::string& word : tokenize(corpus.train[i].text)) ++counts[std::move(word)];
   }
-  const Vocabulary vocab = Vocabulary::build(counts, opt.vocab_size);
+  const Vocabulary vocab = Vocabulary::build(
+      counts, opt.vocab_size, opt.keep_end ? Truncation::kKeepEnd : Truncation::kKeepStart);
   spdlog::info("{} distinct train words; vocabulary keeps {} (ids 3..{})", counts.size(),
                vocab.num_words(), vocab.num_words() + 2);
 

@@ -18,6 +18,7 @@ struct PrepareOptions {
   // > 0: keep only this many reviews of the split, the first ones of its
   // shuffled order (so still about balanced), for quick runs and tests.
   int64_t max_train = 0, max_test = 0;
+  bool keep_end = true;  // long reviews keep their last words (see Truncation)
 };
 
 struct PrepareSummary {

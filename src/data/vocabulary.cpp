@@ -47,7 +47,7 @@ Vocabulary::Vocabulary(int32_t vocab_size, std::vector<std::string> words,
 }
 
 Vocabulary Vocabulary::build(const std::unordered_map<std::string, int64_t>& counts,
-                             int32_t vocab_size) {
+                             int32_t vocab_size, Truncation truncation) {
   check_vocab_size(vocab_size, "");
   std::vector<std::pair<std::string, int64_t>> ranked;
   ranked.reserve(counts.size());
@@ -70,12 +70,15 @@ Vocabulary Vocabulary::build(const std::unordered_map<std::string, int64_t>& cou
     words.push_back(std::move(ranked[i].first));
     word_counts.push_back(ranked[i].second);
   }
-  return Vocabulary(vocab_size, std::move(words), std::move(word_counts));
+  Vocabulary vocab(vocab_size, std::move(words), std::move(word_counts));
+  vocab.truncation_ = truncation;
+  return vocab;
 }
 
 void Vocabulary::save(const std::string& path) const {
   std::string out = std::string(kHeaderPrefix) + "vocab_size=" + std::to_string(vocab_size_) +
-                    " index_offset=" + std::to_string(TokenIds::kIndexOffset) + "\n";
+                    " index_offset=" + std::to_string(TokenIds::kIndexOffset) + " truncate=" +
+                    (truncation_ == Truncation::kKeepEnd ? "end" : "start") + "\n";
   for (size_t i = 0; i < words_.size(); ++i) {
     out += words_[i];
     out += '\t';
@@ -108,7 +111,17 @@ Vocabulary Vocabulary::load(const std::string& path) {
                          space != std::string_view::npos && fields.substr(0, 11) == "vocab_size=" &&
                          parse_int(fields.substr(11, space - 11), vocab_size) &&
                          fields.substr(space + 1, 13) == "index_offset=" &&
-                         parse_int(fields.substr(space + 14), index_offset);
+                         parse_int(fields.substr(space + 14, fields.find(' ', space + 1) - space - 14),
+                                   index_offset);
+  // Files written before the truncate field kept the beginning.
+  Truncation truncation = Truncation::kKeepStart;
+  const size_t truncate_at = fields.find(" truncate=");
+  if (header_ok && truncate_at != std::string_view::npos) {
+    const auto mode = fields.substr(truncate_at + 10);
+    DISTGRU_CHECK(mode == "end" || mode == "start",
+                  where() + "truncate must be 'end' or 'start', got '" + std::string(mode) + "'");
+    truncation = mode == "end" ? Truncation::kKeepEnd : Truncation::kKeepStart;
+  }
   DISTGRU_CHECK(header_ok, where() + "bad header '" + std::string(line) +
                                "', expected '# distgru vocab vocab_size=N index_offset=2'");
   DISTGRU_CHECK(index_offset == TokenIds::kIndexOffset,
@@ -136,7 +149,9 @@ Vocabulary Vocabulary::load(const std::string& path) {
   DISTGRU_CHECK(words.size() <= static_cast<size_t>(vocab_size - kFirstWordId),
                 path + ": " + std::to_string(words.size()) +
                     " words do not fit vocab_size=" + std::to_string(vocab_size));
-  return Vocabulary(vocab_size, std::move(words), std::move(counts));
+  Vocabulary vocab(vocab_size, std::move(words), std::move(counts));
+  vocab.truncation_ = truncation;
+  return vocab;
 }
 
 int32_t Vocabulary::id(std::string_view word) const {
@@ -153,6 +168,11 @@ const std::string& Vocabulary::word(int32_t id) const {
   return words_[static_cast<size_t>(index)];
 }
 
+size_t Vocabulary::first_kept(size_t n, int32_t sentence_size) const {
+  const size_t room = static_cast<size_t>(std::max(0, sentence_size - 1));
+  return truncation_ == Truncation::kKeepEnd && n > room ? n - room : 0;
+}
+
 std::vector<int32_t> Vocabulary::encode(const std::vector<std::string>& tokens,
                                         int32_t sentence_size) const {
   DISTGRU_CHECK(sentence_size >= 1,
@@ -160,8 +180,9 @@ std::vector<int32_t> Vocabulary::encode(const std::vector<std::string>& tokens,
   std::vector<int32_t> ids(static_cast<size_t>(sentence_size), TokenIds::kPad);
   ids[0] = TokenIds::kStart;
   const size_t n = std::min(tokens.size(), ids.size() - 1);
+  const size_t first = first_kept(tokens.size(), sentence_size);
   for (size_t i = 0; i < n; ++i) {
-    auto it = ids_.find(tokens[i]);
+    auto it = ids_.find(tokens[first + i]);
     ids[i + 1] = it == ids_.end() ? TokenIds::kOov : it->second;
   }
   return ids;

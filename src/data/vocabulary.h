@@ -19,13 +19,18 @@ struct TokenIds {
   static constexpr int32_t kPad = 0, kStart = 1, kOov = 2, kIndexOffset = 2;
 };
 
+// Which part of a review longer than sentence_size - 1 words is kept. The end
+// by default, as Keras's pad_sequences (which the tutorial used): reviewers
+// tend to state their verdict last.
+enum class Truncation { kKeepStart, kKeepEnd };
+
 class Vocabulary {
  public:
   // Words ranked by count (desc), ties broken by bytewise word order (asc).
   // Word of rank r (1-based) gets id r + kIndexOffset; only ids < vocab_size
   // are kept. Words with a count <= 0 are ignored.
   static Vocabulary build(const std::unordered_map<std::string, int64_t>& counts,
-                          int32_t vocab_size);
+                          int32_t vocab_size, Truncation truncation = Truncation::kKeepEnd);
   // Reads vocab.txt (format in data/README.md); errors name the file and line.
   static Vocabulary load(const std::string& path);
   // Atomic: writes path.tmp, fsyncs, renames.
@@ -37,14 +42,18 @@ class Vocabulary {
   // "<pad>", "<start>", "<oov>" for 0, 1, 2; throws for ids without a word.
   const std::string& word(int32_t id) const;
   size_t num_words() const { return words_.size(); }
-  // [kStart, ids...] truncated to sentence_size (keeps the beginning), then
-  // padded at the end with kPad up to sentence_size.
+  Truncation truncation() const { return truncation_; }
+  // Index of the first of `n` tokens that encode() keeps.
+  size_t first_kept(size_t n, int32_t sentence_size) const;
+  // [kStart, ids...]: the first or last sentence_size - 1 tokens (see
+  // Truncation), then padded at the end with kPad up to sentence_size.
   std::vector<int32_t> encode(const std::vector<std::string>& tokens, int32_t sentence_size) const;
 
  private:
   Vocabulary(int32_t vocab_size, std::vector<std::string> words, std::vector<int64_t> counts);
 
   int32_t vocab_size_;
+  Truncation truncation_ = Truncation::kKeepEnd;
   std::vector<std::string> words_;  // rank order; words_[i] has id i + 3
   std::vector<int64_t> counts_;     // training-set count of words_[i]
   std::unordered_map<std::string, int32_t> ids_;

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <fstream>
+
 #include "common/error.h"
 #include "data/file_util.h"
 #include "test_util.h"
@@ -60,9 +62,31 @@ TEST(Vocabulary, EncodePadsAtEnd) {
   EXPECT_EQ(v.encode({}, 3), (std::vector<int32_t>{1, 0, 0}));
 }
 
-TEST(Vocabulary, EncodeTruncatesKeepingBeginning) {
-  Vocabulary v = sample_vocab(100);
+TEST(Vocabulary, EncodeTruncatesKeepingBeginningWhenAsked) {
+  Vocabulary v = Vocabulary::build({{"movie", 2}, {"b", 3}, {"the", 5}, {"a", 3}, {"zebra", 1}}, 100,
+                                   Truncation::kKeepStart);
   EXPECT_EQ(v.encode({"a", "b", "movie", "the", "the"}, 4), (std::vector<int32_t>{1, 4, 5, 6}));
+  EXPECT_EQ(v.first_kept(5, 4), 0u);
+}
+
+TEST(Vocabulary, EncodeKeepsTheEndByDefault) {
+  Vocabulary v = sample_vocab(100);
+  EXPECT_EQ(v.truncation(), Truncation::kKeepEnd);
+  // The start token stays; the last 3 words fill the rest.
+  EXPECT_EQ(v.encode({"a", "b", "movie", "the", "zebra"}, 4), (std::vector<int32_t>{1, 6, 3, 7}));
+  EXPECT_EQ(v.first_kept(5, 4), 2u);
+  EXPECT_EQ(v.first_kept(3, 4), 0u);  // short reviews are whole
+}
+
+TEST(Vocabulary, TruncationSurvivesSaveAndLoad) {
+  TempDir dir;
+  for (auto mode : {Truncation::kKeepStart, Truncation::kKeepEnd}) {
+    Vocabulary::build({{"x", 1}}, 10, mode).save(dir.file("v.txt"));
+    EXPECT_EQ(Vocabulary::load(dir.file("v.txt")).truncation(), mode);
+  }
+  // Files from before the field existed kept the beginning.
+  std::ofstream(dir.file("old.txt")) << "# distgru vocab vocab_size=10 index_offset=2\nx\t1\n";
+  EXPECT_EQ(Vocabulary::load(dir.file("old.txt")).truncation(), Truncation::kKeepStart);
 }
 
 TEST(Vocabulary, SaveLoadRoundTrip) {
@@ -70,7 +94,7 @@ TEST(Vocabulary, SaveLoadRoundTrip) {
   const std::string path = dir.file("vocab.txt");
   sample_vocab(7).save(path);
   EXPECT_EQ(read_file(path),
-            "# distgru vocab vocab_size=7 index_offset=2\nthe\t5\na\t3\nb\t3\nmovie\t2\n");
+            "# distgru vocab vocab_size=7 index_offset=2 truncate=end\nthe\t5\na\t3\nb\t3\nmovie\t2\n");
   EXPECT_FALSE(testing::fs::exists(path + ".tmp"));
   Vocabulary v = Vocabulary::load(path);
   EXPECT_EQ(v.vocab_size(), 7);
