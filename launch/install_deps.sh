@@ -17,7 +17,7 @@ packages=(
   gnuplot-nox fonts-dejavu-core     # distgru-report's charts
   chromium                          # the heat map page's browser test (tests/cli/viz_test.sh)
   slurmctld slurmd slurm-client munge slurm-wlm-basic-plugins  # the real-Slurm test (tests/slurm)
-  python3-torch                     # bench/: the PyTorch baseline, same LibTorch 1.13
+  python3-torch python3-h5py        # bench/: the PyTorch baseline, same LibTorch 1.13
 )
 
 missing=()

@@ -47,7 +47,8 @@ weights=$(grep -o '"attention":[0-9.eE+-]*' "$tmp/predict.json" | sed 's/.*://' 
 check "attention weights sum to 1 ($weights)" awk -v s="$weights" 'BEGIN { exit !(s > 0.99999 && s < 1.00001) }'
 
 # Resume: one more epoch continues from the last checkpoint, not from scratch.
-steps_before=$(grep -o '"step":[0-9]*' "$tmp/run/metrics.jsonl" | tail -1 | sed 's/.*://')
+# The last training-step record (evaluation records carry the best step).
+steps_before=$(grep samples_per_sec "$tmp/run/metrics.jsonl" | tail -1 | grep -o '"step":[0-9]*' | sed 's/.*://')
 mpirun_np 2 "$bin/distgru-train" --config "$src/configs/tiny.ini" --data "$tmp/data" \
   --checkpoint-dir "$tmp/run" --epochs 4 --resume auto >"$tmp/resume.out" 2>"$tmp/resume.err"
 check "resume starts from the newest checkpoint" contains "$tmp/resume.err" "resume: .*ckpt-0*$steps_before.pt at step $steps_before"

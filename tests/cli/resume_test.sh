@@ -17,7 +17,7 @@ train() {
   mpirun -np "$np" --oversubscribe --bind-to none "${extra[@]}" "$bin/distgru-train" "${base[@]}" \
     --checkpoint-dir "$dir" "$@"
 }
-last_step() { grep -o '"step":[0-9]*' "$1/metrics.jsonl" | tail -1 | sed 's/.*://'; }
+last_step() { grep samples_per_sec "$1/metrics.jsonl" | tail -1 | grep -o '"step":[0-9]*' | sed 's/.*://'; }
 now() { date +%s.%N; }
 since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.2f", b - a }'; }
 
