@@ -54,11 +54,7 @@ int main(int argc, char** argv) {
     auto comm = dist::create_communicator(session, dist::parse_backend(backend), std::chrono::seconds(300));
     train::configure_threads(static_cast<int>(threads), comm->local_size());
     auto loaded = train::load_model(checkpoint, comm->device());
-    data::ShardMeta expected;
-    expected.split = split;
-    expected.vocab_size = static_cast<int32_t>(loaded.config.vocab_size);
-    expected.sentence_size = static_cast<int32_t>(loaded.config.sentence_size);
-    data::ShardedDataset dataset(data_dir, split, expected, verify);
+    data::ShardedDataset dataset(data_dir, split, train::shard_meta(loaded.config, split), verify);
     spdlog::info("scoring {} {} reviews with {} (step {})", dataset.size(), split, loaded.path,
                  loaded.state.step);
     const auto start = std::chrono::steady_clock::now();

@@ -109,11 +109,8 @@ report::ReviewView view_of_ids(model::AttentionGRU& model, const data::Vocabular
 std::vector<report::ReviewView> sample_split(train::LoadedModel& loaded, const data::Vocabulary& vocab,
                                              const std::string& dir, const std::string& split,
                                              int64_t count, uint64_t seed) {
-  data::ShardMeta expected;
-  expected.split = split;
-  expected.vocab_size = static_cast<int32_t>(loaded.config.vocab_size);
-  expected.sentence_size = static_cast<int32_t>(loaded.config.sentence_size);
-  data::ShardedDataset dataset(dir, split, expected, /*verify_checksums=*/false);
+  data::ShardedDataset dataset(dir, split, train::shard_meta(loaded.config, split),
+                               /*verify_checksums=*/false);
   std::vector<int64_t> rows(static_cast<size_t>(dataset.size()));
   std::iota(rows.begin(), rows.end(), int64_t{0});
   std::mt19937_64 rng(seed);

@@ -43,11 +43,8 @@ report::ScoredReviews score_test_split(dist::MpiSession& session, const std::str
   DISTGRU_CHECK(fs::is_directory(data_dir),
                 "test data '" + data_dir + "' (from " + loaded.path +
                     ") not found: pass --data <dir> or --predictions <csv from distgru-eval>");
-  data::ShardMeta expected;
-  expected.split = "test";
-  expected.vocab_size = static_cast<int32_t>(loaded.config.vocab_size);
-  expected.sentence_size = static_cast<int32_t>(loaded.config.sentence_size);
-  data::ShardedDataset dataset(data_dir, "test", expected, /*verify_checksums=*/true);
+  data::ShardedDataset dataset(data_dir, "test", train::shard_meta(loaded.config, "test"),
+                               /*verify_checksums=*/true);
   spdlog::info("scoring {} test reviews of {} with {} for the ROC curve", dataset.size(), data_dir,
                loaded.path);
   auto r = train::evaluate(loaded.model, *comm, dataset, {0, dataset.size()}, batch_size);

@@ -1,6 +1,7 @@
 #include "dist/gradient_sync.h"
 
 #include <chrono>
+#include <cstring>
 
 #include "common/error.h"
 
@@ -80,6 +81,20 @@ void broadcast_tensors(Communicator& comm, const std::vector<torch::Tensor>& ten
     target.copy_(flat.narrow(0, off, t.numel()).view(t.sizes()));
     off += t.numel();
   }
+}
+
+std::string broadcast_string(Communicator& comm, const std::string& text, int root) {
+  const bool is_root = comm.rank() == root;
+  auto length = torch::tensor({static_cast<int64_t>(is_root ? text.size() : 0)}, torch::kLong)
+                    .to(comm.device());
+  comm.broadcast(length, root);
+  auto bytes = torch::zeros({length.item<int64_t>()}, torch::kByte);
+  if (is_root) std::memcpy(bytes.data_ptr(), text.data(), text.size());
+  if (bytes.numel() == 0) return std::string();
+  bytes = bytes.to(comm.device());
+  comm.broadcast(bytes, root);
+  bytes = bytes.to(torch::kCPU);
+  return std::string(static_cast<const char*>(bytes.data_ptr()), static_cast<size_t>(bytes.numel()));
 }
 
 bool tensors_identical_across_ranks(Communicator& comm, const std::vector<torch::Tensor>& tensors) {

@@ -17,6 +17,7 @@
 
 #include <torch/torch.h>
 
+#include <string>
 #include <vector>
 
 #include "dist/communicator.h"
@@ -52,6 +53,9 @@ class GradientSync {
 
 // collective: replaces every rank's tensors with root's (one fused broadcast).
 void broadcast_tensors(Communicator& comm, const std::vector<torch::Tensor>& tensors, int root = 0);
+
+// collective: root's `text` on every rank (other ranks' argument is ignored).
+std::string broadcast_string(Communicator& comm, const std::string& text, int root = 0);
 
 // collective: true on every rank when all ranks hold bit-identical tensors.
 bool tensors_identical_across_ranks(Communicator& comm, const std::vector<torch::Tensor>& tensors);

@@ -171,6 +171,14 @@ model::ModelConfig model_config(const TrainConfig& c) {
   return m;
 }
 
+data::ShardMeta shard_meta(const TrainConfig& c, const std::string& split) {
+  data::ShardMeta m;
+  m.split = split;
+  m.vocab_size = static_cast<int32_t>(c.vocab_size);
+  m.sentence_size = static_cast<int32_t>(c.sentence_size);
+  return m;
+}
+
 std::string model_differences(const TrainConfig& a, const TrainConfig& b) {
   std::string out;
   auto differ = [&](const char* name, auto x, auto y) {

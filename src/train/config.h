@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 
+#include "data/shard.h"
 #include "model/attention_gru.h"
 
 namespace distgru::train {
@@ -65,6 +66,10 @@ std::string to_ini(const TrainConfig& config);
 TrainConfig config_from_ini(const std::string& ini, const std::string& origin);
 
 model::ModelConfig model_config(const TrainConfig& config);
+
+// What the shards of `split` must say about themselves to fit this config
+// (vocab_size, sentence_size and the fixed token ids), for ShardedDataset.
+data::ShardMeta shard_meta(const TrainConfig& config, const std::string& split);
 
 // The settings that define the model and its inputs and differ between a and
 // b, as "hidden-size 128 vs 64, vocab-size 20000 vs 5000"; empty when none.

@@ -1,7 +1,6 @@
 #include "train/trainer.h"
 
 #include <chrono>
-#include <cstring>
 #include <cmath>
 #include <filesystem>
 
@@ -21,14 +20,6 @@ using Clock = std::chrono::steady_clock;
 
 double seconds_since(Clock::time_point t) {
   return std::chrono::duration<double>(Clock::now() - t).count();
-}
-
-data::ShardMeta expected_meta(const TrainConfig& c, const std::string& split) {
-  data::ShardMeta m;
-  m.split = split;
-  m.vocab_size = static_cast<int32_t>(c.vocab_size);
-  m.sentence_size = static_cast<int32_t>(c.sentence_size);
-  return m;
 }
 
 // Higher is better for every metric after this.
@@ -54,7 +45,7 @@ Trainer::Trainer(TrainConfig config, dist::Communicator& comm)
 
   // Data: this rank's block of the training range, the rest untouched.
   train_set_ = std::make_unique<data::ShardedDataset>(
-      config_.data_dir, "train", expected_meta(config_, "train"), config_.verify_checksums);
+      config_.data_dir, "train", shard_meta(config_, "train"), config_.verify_checksums);
   const int64_t total = train_set_->size();
   const auto held_out = static_cast<int64_t>(std::floor(static_cast<double>(total) * config_.val_fraction));
   const int64_t n_train = total - held_out;
@@ -107,14 +98,7 @@ std::string Trainer::agree_on_resume_path() {
     for (const auto& s : skipped) spdlog::warn("resume: skipping unusable checkpoint {}", s);
     if (!skipped.empty() && !found.empty()) spdlog::warn("resume: falling back to {}", found);
   }
-  auto len = torch::tensor({static_cast<int64_t>(found.size())}, torch::kLong).to(comm_.device());
-  comm_.broadcast(len, 0);
-  auto bytes = torch::zeros({len.item<int64_t>()}, torch::kByte);
-  if (is_root_) std::memcpy(bytes.data_ptr(), found.data(), found.size());
-  bytes = bytes.to(comm_.device());
-  if (bytes.numel() > 0) comm_.broadcast(bytes, 0);
-  bytes = bytes.to(torch::kCPU);
-  return std::string(static_cast<const char*>(bytes.data_ptr()), bytes.numel());
+  return dist::broadcast_string(comm_, found, 0);
 }
 
 void Trainer::resume_if_asked() {
@@ -329,7 +313,7 @@ EvalResult Trainer::test_best_model() {
     auto params = model_->parameters();
     for (size_t i = 0; i < params.size(); ++i) params[i].copy_(best_parameters_[i]);
   }
-  data::ShardedDataset test_set(config_.data_dir, "test", expected_meta(config_, "test"),
+  data::ShardedDataset test_set(config_.data_dir, "test", shard_meta(config_, "test"),
                                 config_.verify_checksums);
   spdlog::info("scoring {} test reviews with the parameters of step {}", test_set.size(),
                best_parameters_.empty() ? state_.step : state_.best_step);

@@ -53,6 +53,13 @@ TEST(BroadcastTensors, RootParametersWinEverywhere) {
   EXPECT_TRUE(tensors_identical_across_ranks(comm, tensors));
 }
 
+TEST(BroadcastString, RootTextReachesEveryRank) {
+  MpiCommunicator comm(testing::mpi_session());
+  const std::string mine = "rank " + std::to_string(comm.rank()) + " text";
+  EXPECT_EQ(broadcast_string(comm, mine, 0), "rank 0 text");
+  EXPECT_EQ(broadcast_string(comm, comm.rank() == 0 ? "" : "ignored", 0), "");
+}
+
 TEST(BroadcastTensors, IdentityCheckNoticesOneDifferentRank) {
   MpiCommunicator comm(testing::mpi_session());
   std::vector<torch::Tensor> tensors = {torch::ones({8})};

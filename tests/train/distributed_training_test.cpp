@@ -30,19 +30,10 @@ class DistributedTraining : public ::testing::Test {
       scratch_ = std::make_unique<testing::ScratchDir>("dist_train");
       testing::write_synthetic_dataset(scratch_->path() + "/data", spec_);
     }
-    root_ = broadcast_string(scratch_ ? scratch_->path() : "");
+    root_ = dist::broadcast_string(comm_, scratch_ ? scratch_->path() : "");
   }
   void TearDown() override {
     comm_.barrier();  // nobody still reads while rank 0 deletes
-  }
-
-  std::string broadcast_string(const std::string& s) {
-    auto len = torch::tensor({static_cast<int64_t>(s.size())});
-    comm_.broadcast(len, 0);
-    auto bytes = torch::zeros({len.item<int64_t>()}, torch::kByte);
-    if (comm_.rank() == 0) std::memcpy(bytes.data_ptr(), s.data(), s.size());
-    comm_.broadcast(bytes, 0);
-    return std::string(static_cast<const char*>(bytes.data_ptr()), bytes.numel());
   }
 
   TrainConfig config() const {
