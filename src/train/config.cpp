@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "common/error.h"
+#include "train/lr_schedule.h"
 
 namespace po = boost::program_options;
 
@@ -33,6 +34,9 @@ po::options_description settings(TrainConfig& c) {
   optim.add_options()
       ("batch-size", po::value(&c.batch_size)->default_value(c.batch_size), "GLOBAL batch size, split across ranks")
       ("lr", po::value(&c.learning_rate)->default_value(c.learning_rate), "Adam learning rate")
+      ("lr-schedule", po::value(&c.lr_schedule)->default_value(c.lr_schedule), "learning rate over the run: constant | linear | cosine (decay to --lr-final-fraction x --lr at the last step)")
+      ("warmup-steps", po::value(&c.warmup_steps)->default_value(c.warmup_steps), "linear warm-up of the learning rate over the first steps")
+      ("lr-final-fraction", po::value(&c.lr_final_fraction)->default_value(c.lr_final_fraction), "learning rate at the last step, as a share of --lr (linear and cosine)")
       ("clip-grad-norm", po::value(&c.clip_grad_norm)->default_value(c.clip_grad_norm), "clip the global gradient norm (0: off)")
       ("epochs", po::value(&c.epochs)->default_value(c.epochs), "epochs over the training split")
       ("steps", po::value(&c.steps)->default_value(c.steps), "total steps; > 0 overrides --epochs")
@@ -60,6 +64,9 @@ po::options_description settings(TrainConfig& c) {
 void validate(const TrainConfig& c) {
   DISTGRU_CHECK(c.batch_size > 0, "--batch-size must be positive");
   DISTGRU_CHECK(c.learning_rate > 0, "--lr must be positive");
+  parse_lr_schedule(c.lr_schedule);  // throws, naming the choices
+  DISTGRU_CHECK(c.warmup_steps >= 0, "--warmup-steps must not be negative");
+  DISTGRU_CHECK(c.lr_final_fraction >= 0 && c.lr_final_fraction <= 1, "--lr-final-fraction must be in [0, 1]");
   DISTGRU_CHECK(c.epochs > 0 || c.steps > 0, "--epochs or --steps must be positive");
   DISTGRU_CHECK(c.val_fraction >= 0 && c.val_fraction < 1, "--val-fraction must be in [0, 1)");
   DISTGRU_CHECK(c.log_every > 0, "--log-every must be positive");
@@ -129,6 +136,9 @@ std::string to_ini(const TrainConfig& c) {
       << "mask-padding = " << c.mask_padding << "\n"
       << "batch-size = " << c.batch_size << "\n"
       << "lr = " << c.learning_rate << "\n"
+      << "lr-schedule = " << c.lr_schedule << "\n"
+      << "warmup-steps = " << c.warmup_steps << "\n"
+      << "lr-final-fraction = " << c.lr_final_fraction << "\n"
       << "clip-grad-norm = " << c.clip_grad_norm << "\n"
       << "epochs = " << c.epochs << "\n"
       << "steps = " << c.steps << "\n"

@@ -31,6 +31,9 @@ struct TrainConfig {
   // Optimisation.
   int64_t batch_size = 128;              // GLOBAL batch, split across ranks
   double learning_rate = 1e-3;           // Adam; the tutorial's 0.01 diverges more often
+  std::string lr_schedule = "constant";  // constant | linear | cosine (train/lr_schedule.h)
+  int64_t warmup_steps = 0;              // linear warm-up before the schedule
+  double lr_final_fraction = 0.0;        // where linear/cosine end, as a share of --lr
   double clip_grad_norm = 5.0;           // 0 disables clipping
   int64_t epochs = 3;
   int64_t steps = 0;                     // > 0 overrides epochs

@@ -8,6 +8,7 @@
 #include "common/log.h"
 #include "data/vocabulary.h"
 #include "model/glove.h"
+#include "train/lr_schedule.h"
 #include "train/progress.h"
 #include "train/signals.h"
 
@@ -203,6 +204,11 @@ double Trainer::step_on(const torch::Tensor& tokens, const torch::Tensor& labels
   if (config_.clip_grad_norm > 0) {
     torch::nn::utils::clip_grad_norm_(model_->parameters(), config_.clip_grad_norm);
   }
+  last_lr_ = learning_rate_at(parse_lr_schedule(config_.lr_schedule), config_.learning_rate,
+                              state_.step, total_steps_, config_.warmup_steps, config_.lr_final_fraction);
+  for (auto& group : optimizer_->param_groups()) {
+    static_cast<torch::optim::AdamOptions&>(group.options()).lr(last_lr_);
+  }
   optimizer_->step();
   ++state_.step;
   auto total = loss.detach().to(torch::kDouble).reshape({1});
@@ -265,7 +271,7 @@ TrainResult Trainer::run() {
       if (metrics_) {
         metrics_->append({{"step", state_.step}, {"epoch", state_.epoch + (state_.step_in_epoch > 0)},
                           {"loss", loss}, {"samples_per_sec", line.samples_per_second},
-                          {"lr", config_.learning_rate}, {"sync_seconds", sync_->last_seconds()}});
+                          {"lr", last_lr_}, {"sync_seconds", sync_->last_seconds()}});
       }
       window_start = Clock::now();
     }

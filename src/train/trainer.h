@@ -81,6 +81,7 @@ class Trainer {
   int64_t local_batch_ = 0;
   int64_t steps_per_epoch_ = 0;
   int64_t total_steps_ = 0;
+  double last_lr_ = 0.0;  // the rate of the last update (train/lr_schedule.h)
 
   model::AttentionGRU model_{nullptr};
   std::unique_ptr<torch::optim::Adam> optimizer_;
