@@ -5,7 +5,8 @@
 // sees the model: gradient_sync.h decides what to reduce.
 //
 // Every method marked "collective" must be called by every rank, in the same
-// order, with tensors of the same shape and dtype. Calls come from one thread.
+// order, with tensors of the same shape and dtype. Calls come from one thread
+// at a time.
 
 #include <torch/torch.h>
 
@@ -31,6 +32,10 @@ class Communicator {
   // Where tensors handed to this communicator must live (CPU for mpi, this
   // rank's GPU for nccl); the trainer puts the model there too.
   virtual torch::Device device() const = 0;
+  // Whether collectives may come from one other thread while the thread that
+  // made this communicator makes none (MPI_THREAD_SERIALIZED): the gradient
+  // sync's communication thread needs it.
+  virtual bool serialized_threads_ok() const = 0;
 
   // collective: in place over a contiguous tensor.
   virtual void allreduce(torch::Tensor& tensor, ReduceOp op = ReduceOp::kSum) = 0;

@@ -1,8 +1,9 @@
 #pragma once
 // What to reduce, separate from how: GradientSync owns one flat (fused) buffer
 // for all gradients, as Horovod's fusion buffer and DDP's buckets, set up once
-// at construction, and each step runs ONE allreduce over it. The communicator
-// never sees the model.
+// at construction. The buffer is cut into buckets (dist/bucket_plan.h); each
+// step reduces every bucket once, in plan order, on every rank. The
+// communicator never sees the model.
 //
 // Zero copy: at construction every parameter's .grad() becomes a view into the
 // flat buffer (DDP's gradient_as_bucket_view), so backward accumulates straight
@@ -11,43 +12,82 @@
 // tensor of its own (set to none, or rebound by other code) is copied in and
 // rebound to its view, so the result is the same either way.
 //
+// Overlap (options.overlap): a hook on each parameter copies its gradient
+// into the bucket as soon as autograd has it, and a bucket whose gradients are
+// all in is handed to a communication thread, which allreduces it while
+// backward goes on with the layers below. Buckets are launched strictly in
+// plan order, so every rank issues the same collectives in the same order
+// whatever order its hooks fire in. The main thread makes no collective call
+// between begin_backward() and allreduce_gradients(), so the communicator is
+// only ever used by one thread at a time (MPI_THREAD_SERIALIZED). The sums are
+// the same as the single fused allreduce's: each element is reduced once,
+// across the same ranks.
+//
 // Summing (not averaging) is deliberate: the trainer scales each rank's loss by
 // 1/global_batch, so the sum over ranks is exactly the gradient of the mean
 // loss over the global batch, whatever the split of samples across ranks.
 
 #include <torch/torch.h>
 
+#include <memory>
 #include <string>
 #include <vector>
 
+#include "dist/bucket_plan.h"
 #include "dist/communicator.h"
 
 namespace distgru::dist {
+
+struct GradientSyncOptions {
+  int64_t bucket_bytes = 0;  // <= 0: one bucket (a single fused allreduce)
+  bool overlap = false;      // reduce buckets during backward, on a communication thread
+};
 
 class GradientSync {
  public:
   // `params` must all have the same dtype and live on comm.device(). Rebinds
   // each parameter's .grad() to its view of the flat buffer (keeping any
-  // values it had).
-  GradientSync(Communicator& comm, std::vector<torch::Tensor> params);
+  // values it had). With overlap, `comm` must accept calls from a second
+  // thread while this one makes none (Communicator::serialized_threads_ok).
+  GradientSync(Communicator& comm, std::vector<torch::Tensor> params, GradientSyncOptions options = {});
+  ~GradientSync();
+  GradientSync(const GradientSync&) = delete;
+  GradientSync& operator=(const GradientSync&) = delete;
 
-  // collective: sums every parameter's .grad() across ranks, in place. A
-  // parameter without a gradient on this rank contributes zeros and receives
-  // the sum (so replicas stay identical).
+  // Before backward, in place of zeroing the gradients: with overlap, arms the
+  // hooks and clears the gradients; without, zeroes them in the buffer.
+  void begin_backward();
+
+  // collective: after backward, sums every parameter's .grad() across ranks,
+  // in place. A parameter without a gradient on this rank contributes zeros
+  // and receives the sum (so replicas stay identical). With overlap this waits
+  // for the buckets already in flight and reduces the rest.
   void allreduce_gradients();
 
-  int64_t numel() const { return flat_.numel(); }
-  int64_t bytes() const { return flat_.numel() * flat_.element_size(); }
-  // Seconds spent in the last allreduce_gradients() (copy-in/out included).
+  int64_t numel() const { return plan_.numel; }
+  int64_t bytes() const { return plan_.numel * element_size_; }
+  const BucketPlan& plan() const { return plan_; }
+  bool overlapping() const { return options_.overlap; }
+  // Seconds the caller spent in the last allreduce_gradients(): with overlap,
+  // only the communication backward did not hide.
   double last_seconds() const { return last_seconds_; }
 
  private:
+  struct Overlap;  // hooks' and communication thread's shared state
+
+  void reduce_in_place();  // the non-overlapped path
+
   Communicator& comm_;
+  GradientSyncOptions options_;
   // Constant after construction.
   std::vector<torch::Tensor> params_;
-  std::vector<int64_t> offsets_;
+  BucketPlan plan_;
+  int64_t element_size_ = 4;
   torch::Tensor flat_;
-  std::vector<torch::Tensor> views_;  // views_[i]: params_[i]'s slice of flat_ (shared storage)
+  std::vector<torch::Tensor> views_;         // views_[i]: params_[i]'s slice of flat_ (shared storage)
+  std::vector<torch::Tensor> bucket_views_;  // bucket_views_[b]: bucket b's slice of flat_
+  std::shared_ptr<Overlap> overlap_;         // set when options_.overlap
+  std::vector<unsigned> hook_handles_;
   double last_seconds_ = 0.0;
 };
 

@@ -101,4 +101,10 @@ void MpiCommunicator::allgather(const torch::Tensor& input, torch::Tensor& outpu
 
 void MpiCommunicator::barrier() { DISTGRU_MPI_CHECK(MPI_Barrier(comm_)); }
 
+bool MpiCommunicator::serialized_threads_ok() const {
+  int provided = MPI_THREAD_SINGLE;
+  DISTGRU_MPI_CHECK(MPI_Query_thread(&provided));
+  return provided >= MPI_THREAD_SERIALIZED;
+}
+
 }  // namespace distgru::dist

@@ -26,6 +26,7 @@ class MpiCommunicator final : public Communicator {
   int local_size() const override { return local_size_; }
   std::string backend() const override { return "mpi"; }
   torch::Device device() const override { return torch::kCPU; }
+  bool serialized_threads_ok() const override;
 
   void allreduce(torch::Tensor& tensor, ReduceOp op) override;
   void broadcast(torch::Tensor& tensor, int root) override;

@@ -20,8 +20,11 @@ MpiSession::MpiSession(int* argc, char*** argv) {
   DISTGRU_MPI_CHECK(MPI_Initialized(&initialized));
   DISTGRU_CHECK(!initialized, "MpiSession: MPI is already initialised");
   int provided = 0;
-  // FUNNELED: every MPI call comes from the main thread.
-  DISTGRU_MPI_CHECK(MPI_Init_thread(argc, argv, MPI_THREAD_FUNNELED, &provided));
+  // SERIALIZED: the gradient sync's communication thread makes MPI calls while
+  // the main thread computes, never while the main thread makes its own. An
+  // MPI that provides less is used from the main thread only
+  // (MpiCommunicator::serialized_threads_ok).
+  DISTGRU_MPI_CHECK(MPI_Init_thread(argc, argv, MPI_THREAD_SERIALIZED, &provided));
   // Errors as return codes, so every call site can throw with its context.
   DISTGRU_MPI_CHECK(MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN));
   DISTGRU_MPI_CHECK(MPI_Comm_rank(MPI_COMM_WORLD, &rank_));

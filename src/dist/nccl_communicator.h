@@ -28,6 +28,9 @@ class NcclCommunicator final : public Communicator {
   int local_rank() const override { return bootstrap_->local_rank(); }
   int local_size() const override { return bootstrap_->local_size(); }
   std::string backend() const override { return "nccl"; }
+  // Not yet: a second thread would need this rank's device made current and
+  // has not been run on GPUs, so the gradient sync stays on the calling thread.
+  bool serialized_threads_ok() const override { return false; }
   torch::Device device() const override { return {torch::kCUDA, static_cast<int8_t>(device_)}; }
 
   void allreduce(torch::Tensor& tensor, ReduceOp op) override;

@@ -55,7 +55,9 @@ po::options_description settings(TrainConfig& c) {
   runtime.add_options()
       ("backend", po::value(&c.backend)->default_value(c.backend), "auto | mpi | nccl")
       ("threads", po::value(&c.threads)->default_value(c.threads), "threads per rank (0: cores on this host / ranks on this host)")
-      ("collective-timeout", po::value(&c.collective_timeout)->default_value(c.collective_timeout), "seconds before a stuck NCCL collective aborts the job");
+      ("collective-timeout", po::value(&c.collective_timeout)->default_value(c.collective_timeout), "seconds before a stuck NCCL collective aborts the job")
+      ("bucket-mb", po::value(&c.bucket_mb)->default_value(c.bucket_mb), "gradient bucket size in MB, filled from the output layer back (0: one fused buffer)")
+      ("overlap-sync", po::value(&c.overlap_sync)->default_value(c.overlap_sync), "allreduce gradient buckets on a communication thread while backward runs (MPI backend)");
   po::options_description all;
   all.add(data).add(model).add(optim).add(sched).add(runtime);
   return all;
@@ -69,6 +71,7 @@ void validate(const TrainConfig& c) {
   DISTGRU_CHECK(c.lr_final_fraction >= 0 && c.lr_final_fraction <= 1, "--lr-final-fraction must be in [0, 1]");
   DISTGRU_CHECK(c.epochs > 0 || c.steps > 0, "--epochs or --steps must be positive");
   DISTGRU_CHECK(c.val_fraction >= 0 && c.val_fraction < 1, "--val-fraction must be in [0, 1)");
+  DISTGRU_CHECK(c.bucket_mb >= 0, "--bucket-mb must not be negative");
   DISTGRU_CHECK(c.log_every > 0, "--log-every must be positive");
   DISTGRU_CHECK(c.keep_checkpoints > 0, "--keep-checkpoints must be positive");
   DISTGRU_CHECK(c.select_metric == "accuracy" || c.select_metric == "auc" || c.select_metric == "loss",
@@ -153,7 +156,9 @@ std::string to_ini(const TrainConfig& c) {
       << "eval-batch-size = " << c.eval_batch_size << "\n"
       << "backend = " << c.backend << "\n"
       << "threads = " << c.threads << "\n"
-      << "collective-timeout = " << c.collective_timeout << "\n";
+      << "collective-timeout = " << c.collective_timeout << "\n"
+      << "bucket-mb = " << c.bucket_mb << "\n"
+      << "overlap-sync = " << c.overlap_sync << "\n";
   return out.str();
 }
 

@@ -53,6 +53,8 @@ struct TrainConfig {
   std::string backend = "auto";          // auto | mpi | nccl
   int64_t threads = 0;                   // per rank; 0: cores / ranks on this host
   int64_t collective_timeout = 300;      // seconds before a stuck NCCL call aborts
+  double bucket_mb = 1.0;                // gradient bucket size (dist/bucket_plan.h)
+  bool overlap_sync = true;              // reduce buckets during backward where the backend allows
 };
 
 struct ParsedArgs {

@@ -75,10 +75,15 @@ Trainer::Trainer(TrainConfig config, dist::Communicator& comm)
   dist::broadcast_tensors(comm_, params, 0);
   optimizer_ = std::make_unique<torch::optim::Adam>(
       params, torch::optim::AdamOptions(config_.learning_rate));
-  sync_ = std::make_unique<dist::GradientSync>(comm_, params);
+  dist::GradientSyncOptions sync_options;
+  sync_options.bucket_bytes = static_cast<int64_t>(config_.bucket_mb * 1e6);
+  sync_options.overlap = config_.overlap_sync && comm_.serialized_threads_ok();
+  sync_ = std::make_unique<dist::GradientSync>(comm_, params, sync_options);
   spdlog::info("model: {} parameters, gradient buffer {:.1f} MB, backend {} on {}",
                model::parameter_count(*model_), sync_->bytes() / 1e6, comm_.backend(),
                comm_.device().str());
+  spdlog::info("gradient sync: {}, {}", sync_->plan().describe(sync_->bytes() / sync_->numel()),
+               sync_->overlapping() ? "reduced during backward" : "reduced after backward");
 
   if (is_root_ && !config_.checkpoint_dir.empty()) {
     fs::create_directories(config_.checkpoint_dir);
@@ -191,7 +196,7 @@ int Trainer::agree_to_stop() {
 }
 
 double Trainer::step_on(const torch::Tensor& tokens, const torch::Tensor& labels, int64_t global_batch) {
-  optimizer_->zero_grad();
+  sync_->begin_backward();  // zeroes (or clears) every gradient, as zero_grad()
   auto out = model_->forward(tokens);
   // Sum over local samples / global batch: the allreduced SUM is then exactly
   // the gradient of the global-batch mean, however samples are split.
