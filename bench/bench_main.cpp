@@ -114,8 +114,32 @@ Options parse(int argc, char** argv, std::vector<std::string>& suites, std::stri
 }  // namespace
 }  // namespace distgru::bench
 
+namespace {
+constexpr const char* kUsage = R"(Usage: mpirun -np R distgru-bench --suite S[,S...] [options]   (bench/run.sh drives it)
+
+Suites: train (training throughput, gradient-sync share, evaluation throughput,
+peak memory), io (HDF5 shard read), allreduce (distgru's gradient path vs bare
+MPI_Allreduce), gemm (the BLAS floor), gru (the encoder alone, fast vs ATen).
+
+Options:
+  --json FILE        write the results here (default: stdout, rank 0)
+  --data DIR         prepared IMDB data (default: random tokens)
+  --threads T        threads per rank (0: cores / ranks on this host)
+  --batch N          global batch (128)          --steps N   timed steps (12)
+  --warmup N         untimed steps first (3)     --eval-samples N  test reviews scored (2048)
+  --vocab/--sentence/--embed/--hidden/--attention N   model sizes (the tutorial's)
+  --aten-gru         use torch::nn::GRU instead of distgru's fast GRU
+)";
+}  // namespace
+
 int main(int argc, char** argv) {
   using namespace distgru;
+  for (int i = 1; i < argc; ++i) {
+    if (std::string(argv[i]) == "--help" || std::string(argv[i]) == "-h") {
+      std::cout << kUsage;
+      return 0;
+    }
+  }
   return cli::run_mpi_program(argc, argv, [](dist::MpiSession& session, int ac, char** av) {
     std::vector<std::string> suites;
     std::string json_path;
@@ -126,6 +150,7 @@ int main(int argc, char** argv) {
                           {"threads", options.threads},
                           {"global_batch", options.batch_size},
                           {"fast_gru", options.fast_gru},
+                          {"blas", train::blas_summary()},
                           {"synthetic", options.data_dir.empty()}};
     for (const auto& suite : suites) {
       if (suite == "train") out["train"] = bench::run_train(options, *comm);

@@ -130,6 +130,7 @@ std::vector<report::ReviewView> sample_split(train::LoadedModel& loaded, const d
 }  // namespace
 
 int main(int argc, char** argv) {
+  train::use_best_blas_kernels(argv);  // may re-exec: before anything else
   std::string checkpoint, vocab_path, text, file, html, data_dir, split = "test";
   bool json = false;
   size_t top = 10;
