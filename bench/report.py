@@ -74,11 +74,15 @@ def main(out):
                                 "vs_pytorch_best": rate(r) / rate(best) if best else None,
                                 "sync_share": sync})
 
+    def torch_label(name, r):
+        if name == "default":
+            return f"PyTorch {r['torch_version']}, out of the box ({r['torch_threads']} torch thread(s))"
+        threads, _, core = name.partition("_")
+        return (f"PyTorch {r['torch_version']}, {threads} thread(s)"
+                + (f", OPENBLAS_CORETYPE={core}" if core else ""))
+
     for name, r in torch_runs.items():
-        label = f"PyTorch {r['torch_version']}, " + (
-            f"out of the box ({r['torch_threads']} torch thread(s))" if name == "default"
-            else f"{name} thread(s)")
-        row(label, r)
+        row(torch_label(name, r), r)
     for name, r in runs.items():
         ranks, threads = name.split("x")
         t = r["train"]
@@ -90,11 +94,16 @@ def main(out):
     if "1x1" in runs and "2x1" in runs:
         extra["scaling_1_to_2_ranks"] = rate(runs["2x1"]["train"]) / rate(runs["1x1"]["train"])
         print(f"- Scaling 1 → 2 ranks: {extra['scaling_1_to_2_ranks']:.2f}×")
-    if "1x1" in runs and "1" in torch_runs:
-        extra["1x1_vs_pytorch_1_thread"] = rate(runs["1x1"]["train"]) / rate(torch_runs["1"])
-        print(f"- distgru 1×1 vs PyTorch 1 thread: {extra['1x1_vs_pytorch_1_thread']:.2f}×")
+    one_thread = [k for k in torch_runs if k == "1" or k.startswith("1_")]
+    if "1x1" in runs and one_thread:
+        best_one = max(one_thread, key=lambda k: rate(torch_runs[k]))
+        extra["1x1_vs_pytorch_1_thread"] = rate(runs["1x1"]["train"]) / rate(torch_runs[best_one])
+        print(f"- distgru 1×1 vs PyTorch's best 1-thread run ({torch_label(best_one, torch_runs[best_one])}): "
+              f"{extra['1x1_vs_pytorch_1_thread']:.2f}×")
     if best_name:
-        print(f"- PyTorch best setting: threads {best_name}")
+        print(f"- PyTorch best setting: {torch_label(best_name, best)}")
+    if probe.get("blas"):
+        print(f"- distgru's BLAS: {probe['blas']}")
     ar = runs.get("2x1", {}).get("allreduce")
     if ar:
         print(f"- Allreduce of the gradients ({ar['bytes'] / 1e6:.1f} MB, 2 ranks): distgru "

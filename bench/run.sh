@@ -64,22 +64,31 @@ run_distgru() {  # name ranks threads suites
     { cat "$out/distgru_$name.log" >&2; exit 1; }
 }
 
-# PyTorch: out of the box, then each thread count (the best is picked later).
-run_pytorch() {  # threads
-  local threads=$1 env=()
+# PyTorch: out of the box, then each thread count, and each again with the
+# OpenBLAS kernels distgru chose for itself (the best is picked later, so
+# "PyTorch best" has every setting distgru has).
+run_pytorch() {  # threads [openblas coretype]
+  local threads=$1 core=${2:-} env=() name=$1
   [[ "$threads" != default ]] && env=(OMP_NUM_THREADS="$threads" OPENBLAS_NUM_THREADS="$threads")
-  echo "== pytorch, threads $threads" >&2
+  [[ -n "$core" ]] && { env+=(OPENBLAS_CORETYPE="$core"); name=${threads}_$core; }
+  echo "== pytorch, threads $threads${core:+, OPENBLAS_CORETYPE=$core}" >&2
   env "${env[@]}" /usr/bin/python3 "$here/pytorch_baseline.py" "${py_src[@]}" "${sizes[@]}" \
-    --steps "$steps" --warmup "$warmup" --threads "$threads" --json "$out/pytorch_$threads.json"
+    --steps "$steps" --warmup "$warmup" --threads "$threads" --json "$out/pytorch_$name.json"
 }
 
 run_distgru probe 1 1 gemm,io
+# "OpenBLAS SkylakeX kernels (it detected Prescott ...; OPENBLAS_CORETYPE set by distgru)"
+core=$(/usr/bin/python3 -c 'import json, sys; b = json.load(open(sys.argv[1])).get("blas", "")
+print(b.split()[1] if "set by distgru" in b else "")' "$out/distgru_probe.json")
 run_distgru 1x1 1 1 train
 (( cores >= 2 )) && run_distgru 1x2 1 2 train
 run_distgru 2x1 2 1 train,io,allreduce
 if /usr/bin/python3 -c 'import torch' 2>/dev/null; then
   run_pytorch default
-  for t in $(seq 1 "$cores"); do run_pytorch "$t"; done
+  for t in $(seq 1 "$cores"); do
+    run_pytorch "$t"
+    [[ -n "$core" ]] && run_pytorch "$t" "$core"
+  done
 else
   echo "bench/run.sh: /usr/bin/python3 has no torch (apt-get install python3-torch python3-h5py);" \
        "the PyTorch baseline is skipped" >&2
