@@ -14,6 +14,7 @@
 #include "data/sampler.h"
 #include "data/shard.h"
 #include "dist/gradient_sync.h"
+#include "train/config.h"
 #include "train/evaluator.h"
 
 namespace distgru::bench {
@@ -27,11 +28,10 @@ constexpr double kLearningRate = 1e-3;  // distgru-train's default
 constexpr int64_t kEvalBatch = 256;     // distgru-train's default, per rank
 
 data::ShardMeta expected_meta(const Options& o, const std::string& split) {
-  data::ShardMeta m;
-  m.split = split;
-  m.vocab_size = static_cast<int32_t>(o.vocab_size);
-  m.sentence_size = static_cast<int32_t>(o.sentence_size);
-  return m;
+  train::TrainConfig sizes;
+  sizes.vocab_size = o.vocab_size;
+  sizes.sentence_size = o.sentence_size;
+  return train::shard_meta(sizes, split);
 }
 
 // `rows` samples for this rank: its own block of the training split (wrapping
@@ -111,7 +111,7 @@ nlohmann::json run_train(const Options& o, dist::Communicator& comm) {
                       {"sync_share", Stats::of(share).to_json()},
                       {"forward_backward_seconds", Stats::of(backward_s).to_json()},
                       {"gradient_mb", sync.bytes() / 1e6},
-                      {"gradient_buckets", sync.plan().describe(sync.bytes() / sync.numel())},
+                      {"gradient_buckets", sync.plan().describe()},
                       {"sync_overlapped", sync.overlapping()},
                       {"flops_per_step", training_flops_per_sample(o) * o.batch_size},
                       {"steps", o.steps},

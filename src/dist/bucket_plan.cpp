@@ -9,6 +9,7 @@ namespace distgru::dist {
 BucketPlan plan_buckets(const std::vector<int64_t>& numels, int64_t element_size, int64_t bucket_bytes) {
   DISTGRU_CHECK(element_size > 0, "plan_buckets: element size must be positive");
   BucketPlan plan;
+  plan.element_size = element_size;
   plan.offset_of.assign(numels.size(), 0);
   plan.bucket_of.assign(numels.size(), 0);
   for (size_t k = numels.size(); k-- > 0;) {
@@ -31,7 +32,7 @@ BucketPlan plan_buckets(const std::vector<int64_t>& numels, int64_t element_size
   return plan;
 }
 
-std::string BucketPlan::describe(int64_t element_size) const {
+std::string BucketPlan::describe() const {
   std::string out = fmt::format("{} bucket{}:", buckets.size(), buckets.size() == 1 ? "" : "s");
   for (size_t b = 0; b < buckets.size(); ++b) {
     out += fmt::format("{} {:.2f} MB ({} tensor{})", b ? "," : "",

@@ -27,8 +27,9 @@ struct BucketPlan {
   std::vector<int64_t> offset_of;   // offset_of[i]: parameter i's first element
   std::vector<size_t> bucket_of;    // bucket_of[i]: the bucket holding parameter i
   int64_t numel = 0;                // the flat buffer's size
+  int64_t element_size = 4;         // bytes per element
 
-  std::string describe(int64_t element_size) const;  // "2 buckets: 0.74 MB (6 tensors), 8.00 MB (1)"
+  std::string describe() const;  // "2 buckets: 0.74 MB (6 tensors), 8.00 MB (1 tensor)"
 };
 
 // Parameters in reverse order, a new bucket whenever adding the next one would

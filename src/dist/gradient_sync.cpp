@@ -111,8 +111,7 @@ GradientSync::GradientSync(Communicator& comm, std::vector<torch::Tensor> params
   DISTGRU_CHECK(!options_.overlap || comm.serialized_threads_ok(),
                 "GradientSync: the " + comm.backend() +
                     " communicator cannot be driven from a communication thread; overlap is off for it");
-  element_size_ = static_cast<int64_t>(params_.front().element_size());
-  plan_ = plan_buckets(numels, element_size_, options_.bucket_bytes);
+  plan_ = plan_buckets(numels, static_cast<int64_t>(params_.front().element_size()), options_.bucket_bytes);
   flat_ = torch::zeros({plan_.numel}, params_.front().options());
   torch::NoGradGuard no_grad;
   for (size_t i = 0; i < params_.size(); ++i) {

@@ -65,7 +65,7 @@ class GradientSync {
   void allreduce_gradients();
 
   int64_t numel() const { return plan_.numel; }
-  int64_t bytes() const { return plan_.numel * element_size_; }
+  int64_t bytes() const { return plan_.numel * plan_.element_size; }
   const BucketPlan& plan() const { return plan_; }
   bool overlapping() const { return options_.overlap; }
   // Seconds the caller spent in the last allreduce_gradients(): with overlap,
@@ -82,7 +82,6 @@ class GradientSync {
   // Constant after construction.
   std::vector<torch::Tensor> params_;
   BucketPlan plan_;
-  int64_t element_size_ = 4;
   torch::Tensor flat_;
   std::vector<torch::Tensor> views_;         // views_[i]: params_[i]'s slice of flat_ (shared storage)
   std::vector<torch::Tensor> bucket_views_;  // bucket_views_[b]: bucket b's slice of flat_

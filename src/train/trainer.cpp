@@ -73,6 +73,7 @@ Trainer::Trainer(TrainConfig config, dist::Communicator& comm)
   model_->to(comm_.device());
   auto params = model_->parameters();
   dist::broadcast_tensors(comm_, params, 0);
+  lr_schedule_ = parse_lr_schedule(config_.lr_schedule);
   optimizer_ = std::make_unique<torch::optim::Adam>(
       params, torch::optim::AdamOptions(config_.learning_rate));
   dist::GradientSyncOptions sync_options;
@@ -82,7 +83,7 @@ Trainer::Trainer(TrainConfig config, dist::Communicator& comm)
   spdlog::info("model: {} parameters, gradient buffer {:.1f} MB, backend {} on {}",
                model::parameter_count(*model_), sync_->bytes() / 1e6, comm_.backend(),
                comm_.device().str());
-  spdlog::info("gradient sync: {}, {}", sync_->plan().describe(sync_->bytes() / sync_->numel()),
+  spdlog::info("gradient sync: {}, {}", sync_->plan().describe(),
                sync_->overlapping() ? "reduced during backward" : "reduced after backward");
 
   if (is_root_ && !config_.checkpoint_dir.empty()) {
@@ -209,7 +210,7 @@ double Trainer::step_on(const torch::Tensor& tokens, const torch::Tensor& labels
   if (config_.clip_grad_norm > 0) {
     torch::nn::utils::clip_grad_norm_(model_->parameters(), config_.clip_grad_norm);
   }
-  last_lr_ = learning_rate_at(parse_lr_schedule(config_.lr_schedule), config_.learning_rate,
+  last_lr_ = learning_rate_at(lr_schedule_, config_.learning_rate,
                               state_.step, total_steps_, config_.warmup_steps, config_.lr_final_fraction);
   for (auto& group : optimizer_->param_groups()) {
     static_cast<torch::optim::AdamOptions&>(group.options()).lr(last_lr_);

@@ -48,7 +48,7 @@ TEST(BucketPlan, OneMegabyteSeparatesTheEmbeddingFromTheRest) {
   ASSERT_EQ(plan.buckets.size(), 2u);
   EXPECT_EQ(plan.buckets[0].params.size(), kModel.size() - 1);  // output back to the GRU
   EXPECT_EQ(plan.buckets[1].params, std::vector<size_t>{0});     // the embedding, 91% of the bytes
-  EXPECT_EQ(plan.describe(4), "2 buckets: 0.74 MB (14 tensors), 8.00 MB (1 tensor)");
+  EXPECT_EQ(plan.describe(), "2 buckets: 0.74 MB (14 tensors), 8.00 MB (1 tensor)");
 }
 
 TEST(BucketPlan, CapIsRespectedUnlessOneTensorIsLarger) {
