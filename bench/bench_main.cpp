@@ -19,6 +19,7 @@
 #include "bench/bench_common.h"
 #include "cli/mpi_main.h"
 #include "dist/factory.h"
+#include "model/fast_gru.h"
 #include "train/runtime.h"
 
 namespace distgru::bench {
@@ -151,6 +152,7 @@ int main(int argc, char** argv) {
                           {"global_batch", options.batch_size},
                           {"fast_gru", options.fast_gru},
                           {"blas", train::blas_summary()},
+                          {"gru_kernels", model::fast_gru_kernels()},
                           {"synthetic", options.data_dir.empty()}};
     for (const auto& suite : suites) {
       if (suite == "train") out["train"] = bench::run_train(options, *comm);

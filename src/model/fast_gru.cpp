@@ -4,6 +4,7 @@
 #include <dlfcn.h>
 
 #include <array>
+#include <type_traits>
 
 #include "common/error.h"
 #include "model/gru_kernels.h"
@@ -61,38 +62,83 @@ void for_each_direction(const Fn& fn) {
   }
 }
 
-// The per-step kernels. Float gets one clone per instruction set, picked once
-// at load time (ifunc), so one binary uses AVX-512 or AVX2 where the CPU has
-// them; float64 (tests, gradient checks) stays on the baseline build.
-#define DISTGRU_CLONES __attribute__((target_clones("arch=skylake-avx512", "arch=haswell", "default")))
+// The per-step kernels. Float gets one build per instruction set, chosen once
+// from the CPU's feature bits, so one binary uses AVX-512 or AVX2 where the CPU
+// has them; float64 (tests, gradient checks) stays on the baseline build.
+// Not GCC's target_clones("arch=..."): its resolver asks __builtin_cpu_is for
+// the CPU model, which is unset on models newer than the compiler (this
+// machine's family 6 model 207 got the SSE2 clone, 3x slower).
+#define DISTGRU_AVX512 __attribute__((target("avx512f,avx512vl,avx512bw,avx512dq,avx2,fma")))
+#define DISTGRU_AVX2 __attribute__((target("avx2,fma")))
+
+enum class Isa { kBaseline, kAvx2, kAvx512 };
+
+Isa detect_isa() {
+  __builtin_cpu_init();
+  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
+      __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq")) {
+    return Isa::kAvx512;
+  }
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
+    return Isa::kAvx2;
+  }
+  return Isa::kBaseline;
+}
+
+const Isa kIsa = detect_isa();
+
+#define DISTGRU_FORWARD_ARGS                                                                        \
+  int64_t B, int64_t H, const T *gi, int64_t gi_ld, const T *gh, const T *b_ih, const T *b_hh,     \
+      const T *h_prev, T *r, T *z, T *n, T *hn, T *h
+#define DISTGRU_BACKWARD_ARGS                                                                       \
+  int64_t B, int64_t H, const T *dy, int64_t dy_ld, const T *dh_next, const T *r, const T *z,      \
+      const T *n, const T *hn, const T *h_prev, T *dgi, int64_t dgi_ld, T *dgh, T *carry
 
 template <typename T>
-void step_forward(int64_t B, int64_t H, const T* gi, int64_t gi_ld, const T* gh, const T* b_ih,
-                  const T* b_hh, const T* h_prev, T* r, T* z, T* n, T* hn, T* h) {
+void step_forward_baseline(DISTGRU_FORWARD_ARGS) {
   kernels::gru_step_forward<T>(B, H, gi, gi_ld, gh, b_ih, b_hh, h_prev, r, z, n, hn, h);
 }
-template <>
-DISTGRU_CLONES void step_forward<float>(int64_t B, int64_t H, const float* gi, int64_t gi_ld,
-                                        const float* gh, const float* b_ih, const float* b_hh,
-                                        const float* h_prev, float* r, float* z, float* n,
-                                        float* hn, float* h) {
-  kernels::gru_step_forward<float>(B, H, gi, gi_ld, gh, b_ih, b_hh, h_prev, r, z, n, hn, h);
+template <typename T>
+DISTGRU_AVX2 void step_forward_avx2(DISTGRU_FORWARD_ARGS) {
+  kernels::gru_step_forward<T>(B, H, gi, gi_ld, gh, b_ih, b_hh, h_prev, r, z, n, hn, h);
+}
+template <typename T>
+DISTGRU_AVX512 void step_forward_avx512(DISTGRU_FORWARD_ARGS) {
+  kernels::gru_step_forward<T>(B, H, gi, gi_ld, gh, b_ih, b_hh, h_prev, r, z, n, hn, h);
+}
+template <typename T>
+void step_backward_baseline(DISTGRU_BACKWARD_ARGS) {
+  kernels::gru_step_backward<T>(B, H, dy, dy_ld, dh_next, r, z, n, hn, h_prev, dgi, dgi_ld, dgh, carry);
+}
+template <typename T>
+DISTGRU_AVX2 void step_backward_avx2(DISTGRU_BACKWARD_ARGS) {
+  kernels::gru_step_backward<T>(B, H, dy, dy_ld, dh_next, r, z, n, hn, h_prev, dgi, dgi_ld, dgh, carry);
+}
+template <typename T>
+DISTGRU_AVX512 void step_backward_avx512(DISTGRU_BACKWARD_ARGS) {
+  kernels::gru_step_backward<T>(B, H, dy, dy_ld, dh_next, r, z, n, hn, h_prev, dgi, dgi_ld, dgh, carry);
 }
 
 template <typename T>
-void step_backward(int64_t B, int64_t H, const T* dy, int64_t dy_ld, const T* dh_next, const T* r,
-                   const T* z, const T* n, const T* hn, const T* h_prev, T* dgi, int64_t dgi_ld,
-                   T* dgh, T* carry) {
-  kernels::gru_step_backward<T>(B, H, dy, dy_ld, dh_next, r, z, n, hn, h_prev, dgi, dgi_ld, dgh,
-                                carry);
+void step_forward(DISTGRU_FORWARD_ARGS) {
+  if constexpr (std::is_same_v<T, float>) {
+    if (kIsa == Isa::kAvx512) return step_forward_avx512<T>(B, H, gi, gi_ld, gh, b_ih, b_hh, h_prev, r, z, n, hn, h);
+    if (kIsa == Isa::kAvx2) return step_forward_avx2<T>(B, H, gi, gi_ld, gh, b_ih, b_hh, h_prev, r, z, n, hn, h);
+  }
+  step_forward_baseline<T>(B, H, gi, gi_ld, gh, b_ih, b_hh, h_prev, r, z, n, hn, h);
 }
-template <>
-DISTGRU_CLONES void step_backward<float>(int64_t B, int64_t H, const float* dy, int64_t dy_ld,
-                                         const float* dh_next, const float* r, const float* z,
-                                         const float* n, const float* hn, const float* h_prev,
-                                         float* dgi, int64_t dgi_ld, float* dgh, float* carry) {
-  kernels::gru_step_backward<float>(B, H, dy, dy_ld, dh_next, r, z, n, hn, h_prev, dgi, dgi_ld,
-                                    dgh, carry);
+
+template <typename T>
+void step_backward(DISTGRU_BACKWARD_ARGS) {
+  if constexpr (std::is_same_v<T, float>) {
+    if (kIsa == Isa::kAvx512) {
+      return step_backward_avx512<T>(B, H, dy, dy_ld, dh_next, r, z, n, hn, h_prev, dgi, dgi_ld, dgh, carry);
+    }
+    if (kIsa == Isa::kAvx2) {
+      return step_backward_avx2<T>(B, H, dy, dy_ld, dh_next, r, z, n, hn, h_prev, dgi, dgi_ld, dgh, carry);
+    }
+  }
+  step_backward_baseline<T>(B, H, dy, dy_ld, dh_next, r, z, n, hn, h_prev, dgi, dgi_ld, dgh, carry);
 }
 
 // Step s of direction d reads input time t: forward walks 0..T-1, reverse T-1..0.
@@ -231,6 +277,15 @@ void check_direction(const GRUDirectionWeights& w, const torch::Tensor& x, int64
 }
 
 }  // namespace
+
+const char* fast_gru_kernels() {
+  switch (kIsa) {
+    case Isa::kAvx512: return "AVX-512";
+    case Isa::kAvx2: return "AVX2";
+    case Isa::kBaseline: break;
+  }
+  return "baseline";
+}
 
 torch::Tensor fast_bidirectional_gru(const torch::Tensor& x, const GRUDirectionWeights& forward,
                                      const GRUDirectionWeights& reverse) {

@@ -35,4 +35,8 @@ struct GRUDirectionWeights {
 torch::Tensor fast_bidirectional_gru(const torch::Tensor& x, const GRUDirectionWeights& forward,
                                      const GRUDirectionWeights& reverse);
 
+// The instruction set of the float32 gate kernels this CPU runs: "AVX-512",
+// "AVX2" or "baseline" (chosen once from the CPU's feature bits).
+const char* fast_gru_kernels();
+
 }  // namespace distgru::model

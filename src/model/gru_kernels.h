@@ -12,7 +12,7 @@
 #include <cstring>
 
 // Forced inline so that a caller compiled for a wider instruction set (the
-// target_clones wrappers in fast_gru.cpp) gets these loops in its own ISA.
+// per-ISA wrappers in fast_gru.cpp) gets these loops in its own ISA.
 #define DISTGRU_KERNEL __attribute__((always_inline)) inline
 
 namespace distgru::model::kernels {

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <string>
 #include <tuple>
 
 #include "common/error.h"
@@ -113,6 +114,21 @@ TEST(FastGRU, DeterministicAndIndependentOfThreadCount) {
     EXPECT_TRUE(torch::equal(a[i], b[i])) << i;
     EXPECT_LE(relative_error(c[i], a[i]), 1e-6) << i;
   }
+}
+
+// The kernels follow the CPU's feature bits, not its model number: GCC's
+// target_clones("arch=...") resolver asks for the model and gave this
+// machine's newer-than-the-compiler CPU the SSE2 build.
+TEST(FastGRU, GateKernelsUseTheWidestVectorsTheCpuHas) {
+  __builtin_cpu_init();
+  std::string expected = "baseline";
+  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
+      __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq")) {
+    expected = "AVX-512";
+  } else if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
+    expected = "AVX2";
+  }
+  EXPECT_EQ(model::fast_gru_kernels(), expected);
 }
 
 TEST(FastGRU, RejectsWhatItCannotRun) {
