@@ -4,7 +4,7 @@
 // autograd ops, so its backward is thousands of tiny kernels; here a step is
 // one small GEMM plus one fused loop over the gates, and everything that can be
 // batched over time is one large GEMM:
-//   forward:  input projections of both directions, all steps  [T*B,E] x [E,6H]
+//   forward:  input projections of both directions, all steps  [B*T,E] x [E,6H]
 //   backward: input gradient, W_ih gradients                   one GEMM each
 //             W_hh gradient per direction over all steps       one GEMM each
 // With more than one intra-op thread the two directions run in parallel.
