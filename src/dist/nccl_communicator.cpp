@@ -57,7 +57,8 @@ NcclCommunicator::NcclCommunicator(std::unique_ptr<MpiCommunicator> bootstrap,
 
 NcclCommunicator::~NcclCommunicator() = default;
 
-void NcclCommunicator::check_cuda_tensor(const torch::Tensor& tensor, const char* op) const {
+void NcclCommunicator::enter(const torch::Tensor& tensor, const char* op) const {
+  DISTGRU_CUDA_CHECK(cudaSetDevice(device_));
   DISTGRU_CHECK(tensor.defined(), std::string("nccl ") + op + ": undefined tensor");
   DISTGRU_CHECK(tensor.device().is_cuda(),
                 std::string("backend nccl does not support ") + op + " on device " +
@@ -100,7 +101,7 @@ void NcclCommunicator::wait(const char* op) {
 }
 
 void NcclCommunicator::allreduce(torch::Tensor& tensor, ReduceOp op) {
-  check_cuda_tensor(tensor, "allreduce");
+  enter(tensor, "allreduce");
   order_after_default_stream();
   DISTGRU_NCCL_CHECK(ncclAllReduce(tensor.data_ptr(), tensor.data_ptr(),
                                    static_cast<size_t>(tensor.numel()),
@@ -110,7 +111,7 @@ void NcclCommunicator::allreduce(torch::Tensor& tensor, ReduceOp op) {
 }
 
 void NcclCommunicator::broadcast(torch::Tensor& tensor, int root) {
-  check_cuda_tensor(tensor, "broadcast");
+  enter(tensor, "broadcast");
   DISTGRU_CHECK(root >= 0 && root < size(), "nccl broadcast: root out of range");
   order_after_default_stream();
   DISTGRU_NCCL_CHECK(ncclBroadcast(tensor.data_ptr(), tensor.data_ptr(),
@@ -121,8 +122,8 @@ void NcclCommunicator::broadcast(torch::Tensor& tensor, int root) {
 }
 
 void NcclCommunicator::allgather(const torch::Tensor& input, torch::Tensor& output) {
-  check_cuda_tensor(input, "allgather");
-  check_cuda_tensor(output, "allgather");
+  enter(input, "allgather");
+  enter(output, "allgather");
   DISTGRU_CHECK(output.numel() == input.numel() * size() &&
                     output.scalar_type() == input.scalar_type(),
                 "nccl allgather: output must hold size() * input.numel() of the same dtype");

@@ -28,9 +28,11 @@ class NcclCommunicator final : public Communicator {
   int local_rank() const override { return bootstrap_->local_rank(); }
   int local_size() const override { return bootstrap_->local_size(); }
   std::string backend() const override { return "nccl"; }
-  // Not yet: a second thread would need this rank's device made current and
-  // has not been run on GPUs, so the gradient sync stays on the calling thread.
-  bool serialized_threads_ok() const override { return false; }
+  // Yes: every call makes this rank's device current in the calling thread
+  // first, so the gradient sync's communication thread can drive it; its
+  // collectives run on the private stream while backward's kernels go on on
+  // the default stream.
+  bool serialized_threads_ok() const override { return true; }
   torch::Device device() const override { return {torch::kCUDA, static_cast<int8_t>(device_)}; }
 
   void allreduce(torch::Tensor& tensor, ReduceOp op) override;
@@ -39,7 +41,9 @@ class NcclCommunicator final : public Communicator {
   void barrier() override;
 
  private:
-  void check_cuda_tensor(const torch::Tensor& tensor, const char* op) const;
+  // Makes device_ current in the calling thread (CUDA's current device is per
+  // thread) and checks the tensor is on it.
+  void enter(const torch::Tensor& tensor, const char* op) const;
   // Makes the private stream wait for work already queued on the default stream.
   void order_after_default_stream();
   // Blocks until the private stream is idle; aborts the communicator and throws

@@ -57,7 +57,7 @@ po::options_description settings(TrainConfig& c) {
       ("threads", po::value(&c.threads)->default_value(c.threads), "threads per rank (0: cores on this host / ranks on this host)")
       ("collective-timeout", po::value(&c.collective_timeout)->default_value(c.collective_timeout), "seconds before a stuck NCCL collective aborts the job")
       ("bucket-mb", po::value(&c.bucket_mb)->default_value(c.bucket_mb), "gradient bucket size in MB, filled from the output layer back (0: one fused buffer)")
-      ("overlap-sync", po::value(&c.overlap_sync)->default_value(c.overlap_sync), "allreduce gradient buckets on a communication thread while backward runs (MPI backend)");
+      ("overlap-sync", po::value(&c.overlap_sync)->default_value(c.overlap_sync), "allreduce gradient buckets on a communication thread while backward runs");
   po::options_description all;
   all.add(data).add(model).add(optim).add(sched).add(runtime);
   return all;
