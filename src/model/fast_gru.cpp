@@ -89,22 +89,22 @@ const Isa kIsa = detect_isa();
 
 #define DISTGRU_FORWARD_ARGS                                                                        \
   int64_t B, int64_t H, const T *gi, int64_t gi_ld, const T *gh, const T *b_ih, const T *b_hh,     \
-      const T *h_prev, T *r, T *z, T *n, T *hn, T *h
+      const T *h_prev, T *r, T *z, T *n, T *hn, T *h, T *y, int64_t y_ld
 #define DISTGRU_BACKWARD_ARGS                                                                       \
   int64_t B, int64_t H, const T *dy, int64_t dy_ld, const T *dh_next, const T *r, const T *z,      \
       const T *n, const T *hn, const T *h_prev, T *dgi, int64_t dgi_ld, T *dgh, T *carry
 
 template <typename T>
 void step_forward_baseline(DISTGRU_FORWARD_ARGS) {
-  kernels::gru_step_forward<T>(B, H, gi, gi_ld, gh, b_ih, b_hh, h_prev, r, z, n, hn, h);
+  kernels::gru_step_forward<T>(B, H, gi, gi_ld, gh, b_ih, b_hh, h_prev, r, z, n, hn, h, y, y_ld);
 }
 template <typename T>
 DISTGRU_AVX2 void step_forward_avx2(DISTGRU_FORWARD_ARGS) {
-  kernels::gru_step_forward<T>(B, H, gi, gi_ld, gh, b_ih, b_hh, h_prev, r, z, n, hn, h);
+  kernels::gru_step_forward<T>(B, H, gi, gi_ld, gh, b_ih, b_hh, h_prev, r, z, n, hn, h, y, y_ld);
 }
 template <typename T>
 DISTGRU_AVX512 void step_forward_avx512(DISTGRU_FORWARD_ARGS) {
-  kernels::gru_step_forward<T>(B, H, gi, gi_ld, gh, b_ih, b_hh, h_prev, r, z, n, hn, h);
+  kernels::gru_step_forward<T>(B, H, gi, gi_ld, gh, b_ih, b_hh, h_prev, r, z, n, hn, h, y, y_ld);
 }
 template <typename T>
 void step_backward_baseline(DISTGRU_BACKWARD_ARGS) {
@@ -122,10 +122,10 @@ DISTGRU_AVX512 void step_backward_avx512(DISTGRU_BACKWARD_ARGS) {
 template <typename T>
 void step_forward(DISTGRU_FORWARD_ARGS) {
   if constexpr (std::is_same_v<T, float>) {
-    if (kIsa == Isa::kAvx512) return step_forward_avx512<T>(B, H, gi, gi_ld, gh, b_ih, b_hh, h_prev, r, z, n, hn, h);
-    if (kIsa == Isa::kAvx2) return step_forward_avx2<T>(B, H, gi, gi_ld, gh, b_ih, b_hh, h_prev, r, z, n, hn, h);
+    if (kIsa == Isa::kAvx512) return step_forward_avx512<T>(B, H, gi, gi_ld, gh, b_ih, b_hh, h_prev, r, z, n, hn, h, y, y_ld);
+    if (kIsa == Isa::kAvx2) return step_forward_avx2<T>(B, H, gi, gi_ld, gh, b_ih, b_hh, h_prev, r, z, n, hn, h, y, y_ld);
   }
-  step_forward_baseline<T>(B, H, gi, gi_ld, gh, b_ih, b_hh, h_prev, r, z, n, hn, h);
+  step_forward_baseline<T>(B, H, gi, gi_ld, gh, b_ih, b_hh, h_prev, r, z, n, hn, h, y, y_ld);
 }
 
 template <typename T>
@@ -144,12 +144,13 @@ void step_backward(DISTGRU_BACKWARD_ARGS) {
 // Step s of direction d reads input time t: forward walks 0..T-1, reverse T-1..0.
 inline int64_t time_of(int d, int64_t s, int64_t T) { return d == 0 ? s : T - 1 - s; }
 
-// gi and dgi ([B*T, 6H]) and dy ([B, T, 2H]) stay batch-first, as the model
-// hands them over: a step reads its B rows with a stride of T rows, which
-// costs nothing, while transposing them to time-major would copy 30 MB a step.
+// gi and dgi ([B*T, 6H]), dy and the output ([B, T, 2H]) stay batch-first, as
+// the model has them: a step reads or writes its B rows with a stride of T
+// rows, which costs nothing, while transposing them to and from time-major
+// would copy about 45 MB a step.
 template <typename T>
 void run_forward(const Tensor& gi, const std::array<GRUDirectionWeights, 2>& w, Tensor& gates,
-                 Tensor& states) {
+                 Tensor& states, Tensor& out) {
   const int64_t steps = gates.size(1), B = gates.size(3), H = gates.size(4);
   for_each_direction([&](int d) {
     // Contiguous [H, 3H]: a transposed view costs OpenBLAS a slower packing
@@ -159,6 +160,7 @@ void run_forward(const Tensor& gi, const std::array<GRUDirectionWeights, 2>& w, 
     const T* b_ih = w[d].b_ih.template data_ptr<T>();
     const T* b_hh = w[d].b_hh.template data_ptr<T>();
     const T* gi_d = gi.template data_ptr<T>() + d * 3 * H;
+    T* out_d = out.template data_ptr<T>() + d * H;
     T* gates_d = gates.select(0, d).template data_ptr<T>();
     auto dir_states = states.select(0, d);
     T* states_d = dir_states.template data_ptr<T>();
@@ -169,7 +171,7 @@ void run_forward(const Tensor& gi, const std::array<GRUDirectionWeights, 2>& w, 
       T* g = gates_d + s * step_gates;
       step_forward<T>(B, H, gi_d + t * 6 * H, steps * 6 * H, gh.template data_ptr<T>(), b_ih, b_hh,
                       states_d + s * step_states, g, g + B * H, g + 2 * B * H, g + 3 * B * H,
-                      states_d + (s + 1) * step_states);
+                      states_d + (s + 1) * step_states, out_d + t * 2 * H, steps * 2 * H);
     }
   });
 }
@@ -220,11 +222,9 @@ class FastGRUFunction : public torch::autograd::Function<FastGRUFunction> {
     auto gates = torch::empty({2, T, kGateSlots, B, H}, x.options());
     auto states = torch::empty({2, T + 1, B, H}, x.options());
     states.select(1, 0).zero_();
-    AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "fast_gru_forward",
-                               [&] { run_forward<scalar_t>(gi, w, gates, states); });
     auto out = torch::empty({B, T, 2 * H}, x.options());
-    out.narrow(2, 0, H).copy_(states.select(0, 0).narrow(0, 1, T).transpose(0, 1));
-    out.narrow(2, H, H).copy_(states.select(0, 1).narrow(0, 1, T).flip({0}).transpose(0, 1));
+    AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "fast_gru_forward",
+                               [&] { run_forward<scalar_t>(gi, w, gates, states, out); });
 
     ctx->save_for_backward({w_ih_f, w_hh_f, w_ih_r, w_hh_r});
     ctx->saved_data["x"] = x2;

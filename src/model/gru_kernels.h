@@ -60,15 +60,17 @@ struct Activations<float> {
 
 // Forward of one step. gi: input projection rows (no bias), row stride gi_ld,
 // gates r|z|n at columns [0,H) [H,2H) [2H,3H); gh: h_prev W_hh^T [B,3H] (no
-// bias). Writes r, z, n, hn = W_hn h + b_hn (kept for backward) and h.
+// bias). Writes r, z, n, hn = W_hn h + b_hn (kept for backward) and h, both
+// [B,H], and h again into y (the layer's output rows, row stride y_ld).
 template <typename T>
 DISTGRU_KERNEL void gru_step_forward(int64_t B, int64_t H, const T* gi, int64_t gi_ld, const T* gh,
                       const T* b_ih, const T* b_hh, const T* h_prev, T* r_out, T* z_out,
-                      T* n_out, T* hn_out, T* h_out) {
+                      T* n_out, T* hn_out, T* h_out, T* y, int64_t y_ld) {
   using A = Activations<T>;
   for (int64_t b = 0; b < B; ++b) {
     const T* gib = gi + b * gi_ld;
     const T* ghb = gh + b * 3 * H;
+    T* yb = y + b * y_ld;
     const int64_t o = b * H;
 #pragma GCC ivdep
     for (int64_t j = 0; j < H; ++j) {
@@ -81,7 +83,9 @@ DISTGRU_KERNEL void gru_step_forward(int64_t B, int64_t H, const T* gi, int64_t 
       z_out[o + j] = z;
       n_out[o + j] = n;
       hn_out[o + j] = hn;
-      h_out[o + j] = (h_prev[o + j] - n) * z + n;
+      const T h = (h_prev[o + j] - n) * z + n;
+      h_out[o + j] = h;
+      yb[j] = h;
     }
   }
 }
