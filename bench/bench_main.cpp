@@ -152,7 +152,7 @@ int main(int argc, char** argv) {
                           {"global_batch", options.batch_size},
                           {"fast_gru", options.fast_gru},
                           {"blas", train::blas_summary()},
-                          {"gru_kernels", model::fast_gru_kernels()},
+                          {"gru", model::fast_gru_summary()},
                           {"synthetic", options.data_dir.empty()}};
     for (const auto& suite : suites) {
       if (suite == "train") out["train"] = bench::run_train(options, *comm);

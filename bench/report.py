@@ -104,6 +104,8 @@ def main(out):
         print(f"- PyTorch best setting: {torch_label(best_name, best)}")
     if probe.get("blas"):
         print(f"- distgru's BLAS: {probe['blas']}")
+    if probe.get("gru"):
+        print(f"- distgru's {probe['gru']}")
     ar = runs.get("2x1", {}).get("allreduce")
     if ar:
         print(f"- Allreduce of the gradients ({ar['bytes'] / 1e6:.1f} MB, 2 ranks): distgru "

@@ -4,10 +4,12 @@
 #include <dlfcn.h>
 
 #include <array>
+#include <atomic>
 #include <type_traits>
 
 #include "common/error.h"
 #include "model/gru_kernels.h"
+#include "model/step_gemm.h"
 
 namespace distgru::model {
 namespace {
@@ -141,6 +143,31 @@ void step_backward(DISTGRU_BACKWARD_ARGS) {
   step_backward_baseline<T>(B, H, dy, dy_ld, dh_next, r, z, n, hn, h_prev, dgi, dgi_ld, dgh, carry);
 }
 
+std::atomic<StepGemm>& step_gemm_mode() {
+  static std::atomic<StepGemm> mode{blas_has_small_gemm_kernels() ? StepGemm::kSmallBlocks
+                                                                  : StepGemm::kWhole};
+  return mode;
+}
+
+// out[m,n] = a[m,k] b[k,n] (+ out when accumulate); the callers' tensors are
+// all contiguous row-major.
+template <typename T>
+void step_product(const Tensor& a, const Tensor& b, Tensor& out, bool accumulate) {
+  if constexpr (std::is_same_v<T, float>) {
+    if (step_gemm_mode().load(std::memory_order_relaxed) == StepGemm::kSmallBlocks) {
+      const int64_t m = a.size(0), k = a.size(1), n = b.size(1);
+      blocked_gemm(m, n, k, a.data_ptr<float>(), k, b.data_ptr<float>(), n, accumulate ? 1.0f : 0.0f,
+                   out.data_ptr<float>(), n, small_gemm_blocks(m, n, k));
+      return;
+    }
+  }
+  if (accumulate) {
+    out.addmm_(a, b);
+  } else {
+    at::mm_out(out, a, b);
+  }
+}
+
 // Step s of direction d reads input time t: forward walks 0..T-1, reverse T-1..0.
 inline int64_t time_of(int d, int64_t s, int64_t T) { return d == 0 ? s : T - 1 - s; }
 
@@ -167,7 +194,7 @@ void run_forward(const Tensor& gi, const std::array<GRUDirectionWeights, 2>& w, 
     const int64_t step_states = B * H, step_gates = kGateSlots * B * H;
     for (int64_t s = 0; s < steps; ++s) {
       const int64_t t = time_of(d, s, steps);
-      at::mm_out(gh, dir_states[s], w_hh_t);
+      step_product<T>(dir_states[s], w_hh_t, gh, /*accumulate=*/false);
       T* g = gates_d + s * step_gates;
       step_forward<T>(B, H, gi_d + t * 6 * H, steps * 6 * H, gh.template data_ptr<T>(), b_ih, b_hh,
                       states_d + s * step_states, g, g + B * H, g + 2 * B * H, g + 3 * B * H,
@@ -198,7 +225,7 @@ void run_backward(const Tensor& dy, const std::array<Tensor, 2>& w_hh, const Ten
                        g + B * H, g + 2 * B * H, g + 3 * B * H, states_d + s * step_states,
                        dgi_d + t * 6 * H, steps * 6 * H, dgh_s, carry.template data_ptr<T>());
       if (s == 0) break;  // h0 is a constant zero: its gradient is not needed
-      carry.addmm_(dir_dgh[s], w_hh[d]);
+      step_product<T>(dir_dgh[s], w_hh[d], carry, /*accumulate=*/true);
       std::swap(dh_next, carry);
     }
   });
@@ -243,7 +270,7 @@ class FastGRUFunction : public torch::autograd::Function<FastGRUFunction> {
     auto dy = grad_out[0].contiguous();  // [B, T, 2H]
     auto dgi = torch::empty({B * T, 6 * H}, dy.options());
     auto dgh = torch::empty({2, T, B, 3 * H}, dy.options());
-    const std::array<Tensor, 2> w_hh{saved[1], saved[3]};
+    const std::array<Tensor, 2> w_hh{saved[1].contiguous(), saved[3].contiguous()};
     AT_DISPATCH_FLOATING_TYPES(dy.scalar_type(), "fast_gru_backward", [&] {
       run_backward<scalar_t>(dy, w_hh, gates, states, dgi, dgh);
     });
@@ -293,6 +320,19 @@ const char* fast_gru_kernels() {
     case Isa::kBaseline: break;
   }
   return "baseline";
+}
+
+StepGemm fast_gru_step_gemm() { return step_gemm_mode().load(); }
+
+void set_fast_gru_step_gemm(StepGemm mode) {
+  DISTGRU_CHECK(mode == StepGemm::kWhole || dlsym(RTLD_DEFAULT, "cblas_sgemm") != nullptr,
+                "fast_gru: small blocks need cblas_sgemm in this process's BLAS");
+  step_gemm_mode().store(mode);
+}
+
+std::string fast_gru_summary() {
+  return std::string("fast GRU: ") + fast_gru_kernels() + " gate kernels, step products " +
+         (fast_gru_step_gemm() == StepGemm::kSmallBlocks ? "in small CBLAS blocks" : "whole");
 }
 
 torch::Tensor fast_bidirectional_gru(const torch::Tensor& x, const GRUDirectionWeights& forward,

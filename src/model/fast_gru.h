@@ -18,6 +18,8 @@
 
 #include <torch/torch.h>
 
+#include <string>
+
 namespace distgru::model {
 
 // One direction's parameters, in torch::nn::GRU's layout.
@@ -38,5 +40,16 @@ torch::Tensor fast_bidirectional_gru(const torch::Tensor& x, const GRUDirectionW
 // The instruction set of the float32 gate kernels this CPU runs: "AVX-512",
 // "AVX2" or "baseline" (chosen once from the CPU's feature bits).
 const char* fast_gru_kernels();
+
+// How float32 runs its per-step products: whole through ATen, or cut into
+// small blocks through CBLAS (model/step_gemm.h). Chosen once per process
+// from the BLAS in use; tests set it to cover both.
+enum class StepGemm { kWhole, kSmallBlocks };
+StepGemm fast_gru_step_gemm();
+void set_fast_gru_step_gemm(StepGemm mode);
+
+// For the logs: "fast GRU: AVX-512 gate kernels, step products in small
+// CBLAS blocks".
+std::string fast_gru_summary();
 
 }  // namespace distgru::model

@@ -1,9 +1,11 @@
 #include "model/fast_gru.h"
 
+#include <dlfcn.h>
 #include <gtest/gtest.h>
 
 #include <string>
 #include <tuple>
+#include <vector>
 
 #include "common/error.h"
 #include "model/attention_gru.h"
@@ -129,6 +131,32 @@ TEST(FastGRU, GateKernelsUseTheWidestVectorsTheCpuHas) {
     expected = "AVX2";
   }
   EXPECT_EQ(model::fast_gru_kernels(), expected);
+}
+
+// The per-step products cut into small CBLAS blocks (the default with
+// OpenBLAS's AVX-512 kernels) give the same layer as whole ATen products.
+TEST(FastGRU, SmallBlockStepProductsGiveTheSameLayer) {
+  if (dlsym(RTLD_DEFAULT, "cblas_sgemm") == nullptr) GTEST_SKIP() << "no cblas_sgemm";
+  const Sizes s{70, 6, 10, 64};  // 70 rows: a ragged last block of 6
+  torch::manual_seed(11);
+  Reference ref(s, torch::kFloat);
+  const auto x = torch::randn({s.batch, s.time, s.input});
+  const auto dy = torch::randn({s.batch, s.time, 2 * s.hidden});
+  const StepGemm saved = fast_gru_step_gemm();
+  std::vector<torch::Tensor> results[2];
+  for (int mode = 0; mode < 2; ++mode) {
+    set_fast_gru_step_gemm(mode == 0 ? StepGemm::kWhole : StepGemm::kSmallBlocks);
+    auto xi = x.clone().requires_grad_(true);
+    for (auto& p : ref.params()) p.mutable_grad() = torch::Tensor();
+    auto y = fast_bidirectional_gru(xi, ref.forward, ref.reverse);
+    y.backward(dy);
+    results[mode] = {y.detach(), xi.grad()};
+    for (auto& p : ref.params()) results[mode].push_back(p.grad().clone());
+  }
+  set_fast_gru_step_gemm(saved);
+  for (size_t i = 0; i < results[0].size(); ++i) {
+    EXPECT_LE(relative_error(results[1][i], results[0][i]), 1e-5) << "tensor " << i;
+  }
 }
 
 TEST(FastGRU, RejectsWhatItCannotRun) {
