@@ -266,9 +266,14 @@ class FastGRUFunction : public torch::autograd::Function<FastGRUFunction> {
         GRUDirectionWeights{w_ih_r, w_hh_r, b_ih_r.contiguous(), b_hh_r.contiguous()}};
     // The per-step buffers (gates, states) are time-major, so that one step's
     // rows are contiguous; gi stays batch-first (see run_forward).
-    auto x2 = x.contiguous().view({B * T, E});
-    auto w_ih = torch::cat({w_ih_f, w_ih_r}, 0);  // [6H, E]
-    auto gi = torch::mm(x2, w_ih.t());            // [B*T, 6H], biases go in the step
+    // x with a column of ones after it: backward's W_ih gradient GEMM then
+    // yields the b_ih gradient as its last column, instead of another pass
+    // over the 50 MB of dgi (a sum over its rows).
+    auto x1 = torch::empty({B * T, E + 1}, x.options());
+    x1.narrow(1, 0, E).copy_(x.reshape({B * T, E}));
+    x1.narrow(1, E, 1).fill_(1);
+    auto w_ih = torch::cat({w_ih_f, w_ih_r}, 0);              // [6H, E]
+    auto gi = torch::mm(x1.narrow(1, 0, E), w_ih.t());        // [B*T, 6H], biases go in the step
     auto gates = torch::empty({2, T, kGateSlots, B, H}, x.options());
     auto states = torch::empty({2, T + 1, B, H}, x.options());
     states.select(1, 0).zero_();
@@ -277,7 +282,7 @@ class FastGRUFunction : public torch::autograd::Function<FastGRUFunction> {
                                [&] { run_forward<scalar_t>(gi, w, gates, states, out); });
 
     ctx->save_for_backward({w_ih_f, w_hh_f, w_ih_r, w_hh_r});
-    ctx->saved_data["x"] = x2;
+    ctx->saved_data["x1"] = x1;
     ctx->saved_data["gates"] = gates;
     ctx->saved_data["states"] = states;
     return out;
@@ -286,10 +291,10 @@ class FastGRUFunction : public torch::autograd::Function<FastGRUFunction> {
   static variable_list backward(AutogradContext* ctx, variable_list grad_out) {
     torch::NoGradGuard no_grad;
     const auto saved = ctx->get_saved_variables();
-    const auto x2 = ctx->saved_data["x"].toTensor();
+    const auto x1 = ctx->saved_data["x1"].toTensor();
     const auto gates = ctx->saved_data["gates"].toTensor();
     const auto states = ctx->saved_data["states"].toTensor();
-    const int64_t T = gates.size(1), B = gates.size(3), H = gates.size(4), E = x2.size(1);
+    const int64_t T = gates.size(1), B = gates.size(3), H = gates.size(4), E = x1.size(1) - 1;
     auto dy = grad_out[0].contiguous();  // [B, T, 2H]
     auto dgi = torch::empty({B * T, 6 * H}, dy.options());
     auto dgh = torch::empty({2, T, B, 3 * H}, dy.options());
@@ -304,17 +309,26 @@ class FastGRUFunction : public torch::autograd::Function<FastGRUFunction> {
       auto w_ih = torch::cat({saved[0], saved[2]}, 0);
       dx = torch::mm(dgi, w_ih).view({B, T, E});
     }
-    auto dw_ih = torch::mm(dgi.t(), x2);  // [6H, E]
-    auto db_ih = dgi.sum(0);
+    const auto dw_ih1 = torch::mm(dgi.t(), x1);  // [6H, E + 1]: W_ih's gradient, then b_ih's
+    const auto dw_ih = dw_ih1.narrow(1, 0, E);
+    const auto db_ih = dw_ih1.select(1, E);
+    const auto ones = torch::ones({T * B}, dy.options());
     variable_list grads(9);
     grads[0] = dx;
     for (int d = 0; d < 2; ++d) {
       auto dgh_d = dgh.select(0, d).view({T * B, 3 * H});
       auto h_prev = states.select(0, d).narrow(0, 0, T).reshape({T * B, H});
-      grads[1 + 4 * d] = dw_ih.narrow(0, 3 * H * d, 3 * H);
+      grads[1 + 4 * d] = dw_ih.narrow(0, 3 * H * d, 3 * H).contiguous();
       grads[2 + 4 * d] = torch::mm(dgh_d.t(), h_prev);
-      grads[3 + 4 * d] = db_ih.narrow(0, 3 * H * d, 3 * H);
-      grads[4 + 4 * d] = dgh_d.sum(0);
+      grads[3 + 4 * d] = db_ih.narrow(0, 3 * H * d, 3 * H).contiguous();
+      // b_hh's gradient equals b_ih's for the r and z gates (the kernel writes
+      // the same values to dgi and dgh); only the n gate's, scaled by r,
+      // needs its own pass, over a third of dgh.
+      auto db_hh = torch::empty({3 * H}, dy.options());
+      db_hh.narrow(0, 0, 2 * H).copy_(db_ih.narrow(0, 3 * H * d, 2 * H));
+      auto db_hn = db_hh.narrow(0, 2 * H, H);
+      at::mv_out(db_hn, dgh_d.narrow(1, 2 * H, H).t(), ones);
+      grads[4 + 4 * d] = db_hh;
     }
     return grads;
   }
