@@ -8,6 +8,7 @@
 #include <type_traits>
 
 #include "common/error.h"
+#include "common/native.h"
 #include "model/gru_kernels.h"
 #include "model/step_gemm.h"
 
@@ -76,14 +77,8 @@ void for_each_direction(const Fn& fn) {
 enum class Isa { kBaseline, kAvx2, kAvx512 };
 
 Isa detect_isa() {
-  __builtin_cpu_init();
-  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
-      __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq")) {
-    return Isa::kAvx512;
-  }
-  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
-    return Isa::kAvx2;
-  }
+  if (cpu_has_avx512()) return Isa::kAvx512;
+  if (cpu_has_avx2_fma()) return Isa::kAvx2;
   return Isa::kBaseline;
 }
 
@@ -374,7 +369,7 @@ const char* fast_gru_kernels() {
 StepGemm fast_gru_step_gemm() { return step_gemm_mode().load(); }
 
 void set_fast_gru_step_gemm(StepGemm mode) {
-  DISTGRU_CHECK(mode == StepGemm::kWhole || dlsym(RTLD_DEFAULT, "cblas_sgemm") != nullptr,
+  DISTGRU_CHECK(mode == StepGemm::kWhole || blocked_gemm_available(),
                 "fast_gru: small blocks need cblas_sgemm in this process's BLAS");
   step_gemm_mode().store(mode);
 }

@@ -4,9 +4,9 @@
 #include <strings.h>
 
 #include <algorithm>
-#include <string>
 
 #include "common/error.h"
+#include "common/native.h"
 
 namespace distgru::model {
 namespace {
@@ -35,15 +35,15 @@ GemmBlocks small_gemm_blocks(int64_t m, int64_t n, int64_t k, int64_t max_mnk) {
 }
 
 bool blas_has_small_gemm_kernels() {
-  using GetName = char* (*)();
-  auto get = reinterpret_cast<GetName>(dlsym(RTLD_DEFAULT, "openblas_get_corename"));
-  if (get == nullptr || find_sgemm() == nullptr) return false;
-  const std::string core = get();
+  const char* core = openblas_corename();
+  if (core == nullptr || !blocked_gemm_available()) return false;
   for (const char* name : {"SkylakeX", "Cooperlake", "SapphireRapids"}) {
-    if (strcasecmp(core.c_str(), name) == 0) return true;
+    if (strcasecmp(core, name) == 0) return true;
   }
   return false;
 }
+
+bool blocked_gemm_available() { return find_sgemm() != nullptr; }
 
 void blocked_gemm(int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, const float* b,
                   int64_t ldb, float beta, float* c, int64_t ldc, GemmBlocks blocks) {

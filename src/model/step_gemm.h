@@ -27,6 +27,9 @@ GemmBlocks small_gemm_blocks(int64_t m, int64_t n, int64_t k, int64_t max_mnk = 
 // with SkylakeX-family kernels, and cblas_sgemm reachable.
 bool blas_has_small_gemm_kernels();
 
+// Whether this process's BLAS exports cblas_sgemm, which blocked_gemm needs.
+bool blocked_gemm_available();
+
 // Row-major C[m,n] = A[m,k] B[k,n] + beta C (leading dimensions lda, ldb,
 // ldc), one cblas_sgemm per block. Throws when no cblas_sgemm is loaded.
 void blocked_gemm(int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, const float* b,

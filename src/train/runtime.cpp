@@ -12,6 +12,8 @@
 
 #include <torch/torch.h>
 
+#include "common/native.h"
+
 namespace distgru::train {
 namespace {
 // Larger than a step's peak working set (~1 GB per rank at the default sizes), so
@@ -34,11 +36,6 @@ std::string better_blas_core(const std::string& detected, bool avx512, bool avx2
 }
 
 namespace {
-const char* openblas_corename() {
-  using GetName = char* (*)();
-  auto get = reinterpret_cast<GetName>(dlsym(RTLD_DEFAULT, "openblas_get_corename"));
-  return get != nullptr ? get() : nullptr;
-}
 constexpr const char* kDetectedVar = "DISTGRU_OPENBLAS_DETECTED";
 }  // namespace
 
@@ -46,12 +43,7 @@ void use_best_blas_kernels(char** argv) {
   if (std::getenv("OPENBLAS_CORETYPE") != nullptr) return;  // the user's choice, or done already
   const char* detected = openblas_corename();
   if (detected == nullptr) return;  // not OpenBLAS
-  __builtin_cpu_init();
-  // libgcc's checks include the OS saving the wider registers (XGETBV).
-  const bool avx512 = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-                      __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq");
-  const bool avx2_fma = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-  const std::string want = better_blas_core(detected, avx512, avx2_fma);
+  const std::string want = better_blas_core(detected, cpu_has_avx512(), cpu_has_avx2_fma());
   if (want.empty()) return;
   setenv("OPENBLAS_CORETYPE", want.c_str(), 1);
   setenv(kDetectedVar, detected, 1);

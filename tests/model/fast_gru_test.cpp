@@ -1,6 +1,5 @@
 #include "model/fast_gru.h"
 
-#include <dlfcn.h>
 #include <gtest/gtest.h>
 
 #include <string>
@@ -8,6 +7,8 @@
 #include <vector>
 
 #include "common/error.h"
+#include "common/native.h"
+#include "model/step_gemm.h"
 #include "model/attention_gru.h"
 
 namespace distgru::model {
@@ -108,7 +109,7 @@ TEST(FastGRU, DeterministicAndIndependentOfThreadCount) {
   const int threads = torch::get_num_threads();
   const StepGemm saved = fast_gru_step_gemm();
   std::vector<StepGemm> modes = {StepGemm::kWhole};
-  if (dlsym(RTLD_DEFAULT, "cblas_sgemm") != nullptr) modes.push_back(StepGemm::kSmallBlocks);
+  if (blocked_gemm_available()) modes.push_back(StepGemm::kSmallBlocks);
   for (const StepGemm mode : modes) {
     set_fast_gru_step_gemm(mode);
     torch::set_num_threads(1);
@@ -129,12 +130,10 @@ TEST(FastGRU, DeterministicAndIndependentOfThreadCount) {
 // target_clones("arch=...") resolver asks for the model and gave this
 // machine's newer-than-the-compiler CPU the SSE2 build.
 TEST(FastGRU, GateKernelsUseTheWidestVectorsTheCpuHas) {
-  __builtin_cpu_init();
   std::string expected = "baseline";
-  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
-      __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq")) {
+  if (cpu_has_avx512()) {
     expected = "AVX-512";
-  } else if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
+  } else if (cpu_has_avx2_fma()) {
     expected = "AVX2";
   }
   EXPECT_EQ(model::fast_gru_kernels(), expected);
@@ -143,7 +142,7 @@ TEST(FastGRU, GateKernelsUseTheWidestVectorsTheCpuHas) {
 // The per-step products cut into small CBLAS blocks (the default with
 // OpenBLAS's AVX-512 kernels) give the same layer as whole ATen products.
 TEST(FastGRU, SmallBlockStepProductsGiveTheSameLayer) {
-  if (dlsym(RTLD_DEFAULT, "cblas_sgemm") == nullptr) GTEST_SKIP() << "no cblas_sgemm";
+  if (!blocked_gemm_available()) GTEST_SKIP() << "no cblas_sgemm";
   const Sizes s{70, 6, 10, 64};  // 70 rows: a ragged last block of 6
   torch::manual_seed(11);
   Reference ref(s, torch::kFloat);

@@ -1,6 +1,5 @@
 #include "model/step_gemm.h"
 
-#include <dlfcn.h>
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
@@ -8,8 +7,6 @@
 
 namespace distgru::model {
 namespace {
-
-bool have_cblas() { return dlsym(RTLD_DEFAULT, "cblas_sgemm") != nullptr; }
 
 TEST(SmallGemmBlocks, CutsTheStepProductsUnderAMillion) {
   // One rank's batch (64) and the whole batch (128), forward and backward.
@@ -36,7 +33,7 @@ TEST(SmallGemmBlocks, SmallProductsStayWholeAndColumnsStayMultiplesOf16) {
 }
 
 TEST(BlockedGemm, EqualsOneProductIncludingRaggedBlocksAndAccumulation) {
-  if (!have_cblas()) GTEST_SKIP() << "no cblas_sgemm in this process's BLAS";
+  if (!blocked_gemm_available()) GTEST_SKIP() << "no cblas_sgemm in this process's BLAS";
   torch::manual_seed(5);
   struct Case { int64_t m, n, k; };
   for (const auto& c : {Case{64, 384, 128}, Case{70, 128, 384}, Case{5, 48, 7}, Case{33, 96, 100}}) {
@@ -62,7 +59,7 @@ TEST(BlockedGemm, EqualsOneProductIncludingRaggedBlocksAndAccumulation) {
 }
 
 TEST(BlockedGemm, RefusesEmptyBlocks) {
-  if (!have_cblas()) GTEST_SKIP() << "no cblas_sgemm in this process's BLAS";
+  if (!blocked_gemm_available()) GTEST_SKIP() << "no cblas_sgemm in this process's BLAS";
   float a = 1, b = 1, c = 0;
   EXPECT_THROW(blocked_gemm(1, 1, 1, &a, 1, &b, 1, 0.0f, &c, 1, GemmBlocks{0, 1}), Error);
 }

@@ -1,0 +1,24 @@
+#include "common/native.h"
+
+#include <dlfcn.h>
+
+namespace distgru {
+
+bool cpu_has_avx512() {
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+         __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq");
+}
+
+bool cpu_has_avx2_fma() {
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+}
+
+const char* openblas_corename() {
+  using GetName = char* (*)();
+  auto get = reinterpret_cast<GetName>(dlsym(RTLD_DEFAULT, "openblas_get_corename"));
+  return get != nullptr ? get() : nullptr;
+}
+
+}  // namespace distgru
