@@ -144,17 +144,19 @@ std::atomic<StepGemm>& step_gemm_mode() {
   return mode;
 }
 
-// out[m,n] = a[m,k] b[k,n] (+ out when accumulate); the callers' tensors are
-// all contiguous row-major.
-template <typename T>
-void step_product(const Tensor& a, const Tensor& b, Tensor& out, bool accumulate) {
-  if constexpr (std::is_same_v<T, float>) {
-    if (step_gemm_mode().load(std::memory_order_relaxed) == StepGemm::kSmallBlocks) {
-      const int64_t m = a.size(0), k = a.size(1), n = b.size(1);
-      blocked_gemm(m, n, k, a.data_ptr<float>(), k, b.data_ptr<float>(), n, accumulate ? 1.0f : 0.0f,
-                   out.data_ptr<float>(), n, small_gemm_blocks(m, n, k));
-      return;
-    }
+// out[m,n] = a[m,k] b[k,n] (+ out when accumulate): in small CBLAS blocks
+// for float when that mode is on (a and out row-major with any row stride),
+// else through ATen.
+void product(const Tensor& a, const Tensor& b, Tensor& out, bool accumulate) {
+  if (a.scalar_type() == torch::kFloat &&
+      step_gemm_mode().load(std::memory_order_relaxed) == StepGemm::kSmallBlocks) {
+    DISTGRU_CHECK(a.stride(1) == 1 && out.stride(1) == 1, "fast_gru: product needs row-major operands");
+    const auto bc = b.contiguous();
+    const int64_t m = a.size(0), k = a.size(1), n = b.size(1);
+    blocked_gemm(m, n, k, a.data_ptr<float>(), a.stride(0), bc.data_ptr<float>(), n,
+                 accumulate ? 1.0f : 0.0f, out.data_ptr<float>(), out.stride(0),
+                 small_gemm_blocks(m, n, k));
+    return;
   }
   if (accumulate) {
     out.addmm_(a, b);
@@ -209,7 +211,7 @@ void run_forward(const Tensor& gi, const std::array<GRUDirectionWeights, 2>& w, 
       const int64_t t = time_of(d, s, steps);
       prefetch_rows(gi_d + t * 6 * H, B, 3 * H, steps * 6 * H, false);
       prefetch_rows(out_d + t * 2 * H, B, H, steps * 2 * H, true);
-      step_product<T>(dir_states[s], w_hh_t, gh, /*accumulate=*/false);
+      product(dir_states[s], w_hh_t, gh, /*accumulate=*/false);
       T* g = gates_d + s * step_gates;
       step_forward<T>(B, H, gi_d + t * 6 * H, steps * 6 * H, gh.template data_ptr<T>(), b_ih, b_hh,
                       states_d + s * step_states, g, g + B * H, g + 2 * B * H, g + 3 * B * H,
@@ -243,7 +245,7 @@ void run_backward(const Tensor& dy, const std::array<Tensor, 2>& w_hh, const Ten
       const int64_t t_next = time_of(d, s - 1, steps);
       prefetch_rows(dy_d + t_next * 2 * H, B, H, steps * 2 * H, false);
       prefetch_rows(dgi_d + t_next * 6 * H, B, 3 * H, steps * 6 * H, true);
-      step_product<T>(dir_dgh[s], w_hh[d], carry, /*accumulate=*/true);
+      product(dir_dgh[s], w_hh[d], carry, /*accumulate=*/true);
       std::swap(dh_next, carry);
     }
   });
@@ -271,16 +273,8 @@ class FastGRUFunction : public torch::autograd::Function<FastGRUFunction> {
     // [B*T, 6H], biases go in the step. Small blocks here too when the BLAS
     // has the kernels for them: 17 against 25 ms at one rank's batch, as
     // they also skip zeroing the 50 MB output first.
-    Tensor gi;
-    if (x.scalar_type() == torch::kFloat &&
-        step_gemm_mode().load(std::memory_order_relaxed) == StepGemm::kSmallBlocks) {
-      const auto w_ih_t = w_ih.t().contiguous();  // [E, 6H]
-      gi = torch::empty({B * T, 6 * H}, x.options());
-      blocked_gemm(B * T, 6 * H, E, x1.data_ptr<float>(), E + 1, w_ih_t.data_ptr<float>(), 6 * H,
-                   0.0f, gi.data_ptr<float>(), 6 * H, small_gemm_blocks(B * T, 6 * H, E));
-    } else {
-      gi = torch::mm(x1.narrow(1, 0, E), w_ih.t());
-    }
+    auto gi = torch::empty({B * T, 6 * H}, x.options());
+    product(x1.narrow(1, 0, E), w_ih.t(), gi, /*accumulate=*/false);
     auto gates = torch::empty({2, T, kGateSlots, B, H}, x.options());
     auto states = torch::empty({2, T + 1, B, H}, x.options());
     states.select(1, 0).zero_();
