@@ -1,10 +1,10 @@
 #pragma once
-// The fused per-step gate arithmetic of fast_gru.cpp (internal header). Each
+// The fused per-step gate arithmetic of the fast GRU (internal header). Each
 // function covers one time step of one direction: B rows of H units. Written
 // as plain loops over raw pointers so the compiler vectorises them; the only
 // transcendental is exp, which for float is a branch-free polynomial (below)
 // because the C library's expf does not vectorise without -ffast-math. The
-// clamps vectorise only with -fno-trapping-math (set for fast_gru.cpp).
+// clamps vectorise only with -fno-trapping-math (set for gru_step.cpp).
 
 #include <algorithm>
 #include <cmath>
@@ -12,7 +12,7 @@
 #include <cstring>
 
 // Forced inline so that a caller compiled for a wider instruction set (the
-// per-ISA wrappers in fast_gru.cpp) gets these loops in its own ISA.
+// per-ISA wrappers in gru_step.cpp) gets these loops in its own ISA.
 #define DISTGRU_KERNEL __attribute__((always_inline)) inline
 
 namespace distgru::model::kernels {
