@@ -26,6 +26,7 @@ struct Options {
   int64_t eval_samples = 2048;
   int threads = 0;           // per rank; 0 as distgru-train
   bool fast_gru = true;
+  bool keep_denormals = false;  // undo configure_threads' flush to zero
 
   model::ModelConfig model_config() const;
 };

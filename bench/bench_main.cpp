@@ -103,6 +103,7 @@ Options parse(int argc, char** argv, std::vector<std::string>& suites, std::stri
     else if (flag == "--eval-samples") o.eval_samples = number();
     else if (flag == "--threads") o.threads = static_cast<int>(number());
     else if (flag == "--aten-gru") o.fast_gru = false;
+    else if (flag == "--keep-denormals") o.keep_denormals = true;
     else throw cli::UsageError("distgru-bench: unknown flag " + flag);
   }
   if (suites.empty()) throw cli::UsageError("distgru-bench: --suite is required");
@@ -130,6 +131,8 @@ Options:
   --warmup N         untimed steps first (3)     --eval-samples N  test reviews scored (2048)
   --vocab/--sentence/--embed/--hidden/--attention N   model sizes (the tutorial's)
   --aten-gru         use torch::nn::GRU instead of distgru's fast GRU
+  --keep-denormals   compute with denormal floats instead of flushing them to
+                     zero (train/runtime.h), to measure what that buys
 )";
 }  // namespace
 
@@ -147,12 +150,14 @@ int main(int argc, char** argv) {
     auto options = bench::parse(ac, av, suites, json_path);
     auto comm = dist::create_communicator(session, dist::Backend::kMpi, std::chrono::seconds(300));
     options.threads = train::configure_threads(options.threads, comm->local_size());
+    if (options.keep_denormals) at::globalContext().setFlushDenormal(false);
     nlohmann::json out = {{"ranks", comm->size()},
                           {"threads", options.threads},
                           {"global_batch", options.batch_size},
                           {"fast_gru", options.fast_gru},
                           {"blas", train::blas_summary()},
                           {"gru", model::fast_gru_summary()},
+                          {"flush_denormals", train::flushes_denormals()},
                           {"synthetic", options.data_dir.empty()}};
     for (const auto& suite : suites) {
       if (suite == "train") out["train"] = bench::run_train(options, *comm);

@@ -11,7 +11,10 @@ or random tokens with --synthetic.
 
 --threads default leaves every setting as PyTorch starts ("out of the box");
 --threads N sets torch.set_num_threads(N) (run.sh also exports
-OMP_NUM_THREADS / OPENBLAS_NUM_THREADS = N before Python starts).
+OMP_NUM_THREADS / OPENBLAS_NUM_THREADS = N before Python starts);
+--flush-denormal calls torch.set_flush_denormal(True), as distgru flushes
+denormals to zero (run.sh passes it, with distgru's OPENBLAS_CORETYPE, in the
+runs with distgru's settings).
 """
 
 import argparse
@@ -20,6 +23,7 @@ import json
 import os
 import resource
 import statistics
+import sys
 import time
 
 import torch
@@ -85,7 +89,10 @@ def main():
     p.add_argument("--steps", type=int, default=12)
     p.add_argument("--warmup", type=int, default=3)
     p.add_argument("--json", default="")
+    p.add_argument("--flush-denormal", action="store_true")
     args = p.parse_args()
+    if args.flush_denormal and not torch.set_flush_denormal(True):
+        sys.exit("pytorch_baseline.py: this CPU cannot flush denormals")
     if args.threads != "default":
         torch.set_num_threads(int(args.threads))
 
@@ -111,6 +118,8 @@ def main():
     out = {
         "threads": args.threads,
         "torch_threads": torch.get_num_threads(),
+        "openblas_coretype": os.environ.get("OPENBLAS_CORETYPE", ""),
+        "flush_denormal": args.flush_denormal,
         "torch_version": torch.__version__,
         "global_batch": args.batch,
         "steps": args.steps,

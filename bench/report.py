@@ -29,7 +29,7 @@ def cpu_name():
 
 def main(out):
     probe = load(out, "distgru_probe") or {}
-    runs = {k: load(out, "distgru_" + k) for k in ("1x1", "1x2", "2x1")}
+    runs = {k: load(out, "distgru_" + k) for k in ("1x1", "1x2", "2x1", "2x1_denormals")}
     runs = {k: v for k, v in runs.items() if v}
     torch_runs = {}
     for name in sorted(os.listdir(out)):
@@ -77,16 +77,17 @@ def main(out):
     def torch_label(name, r):
         if name == "default":
             return f"PyTorch {r['torch_version']}, out of the box ({r['torch_threads']} torch thread(s))"
-        threads, _, core = name.partition("_")
-        return (f"PyTorch {r['torch_version']}, {threads} thread(s)"
-                + (f", OPENBLAS_CORETYPE={core}" if core else ""))
+        core = r.get("openblas_coretype")
+        return (f"PyTorch {r['torch_version']}, {r['threads']} thread(s)"
+                + (f", OPENBLAS_CORETYPE={core}" if core else "")
+                + (", denormals flushed" if r.get("flush_denormal") else ""))
 
     for name, r in torch_runs.items():
         row(torch_label(name, r), r)
     for name, r in runs.items():
-        ranks, threads = name.split("x")
         t = r["train"]
-        row(f"distgru {ranks} rank(s) × {threads} thread(s)", t,
+        row(f"distgru {r['ranks']} rank(s) × {r['threads']} thread(s)"
+            + ("" if r.get("flush_denormals", True) else ", denormals kept"), t,
             t["sync_share"]["median"] if r["ranks"] > 1 else None)
 
     print()
@@ -94,6 +95,10 @@ def main(out):
     if "1x1" in runs and "2x1" in runs:
         extra["scaling_1_to_2_ranks"] = rate(runs["2x1"]["train"]) / rate(runs["1x1"]["train"])
         print(f"- Scaling 1 → 2 ranks: {extra['scaling_1_to_2_ranks']:.2f}×")
+    if "2x1_denormals" in runs and "2x1" in runs:
+        extra["flush_denormals_gain"] = rate(runs["2x1"]["train"]) / rate(runs["2x1_denormals"]["train"])
+        print(f"- Flushing denormals to zero, 2 ranks × 1 thread: {extra['flush_denormals_gain']:.2f}× "
+              "(the same run with --keep-denormals)")
     one_thread = [k for k in torch_runs if k == "1" or k.startswith("1_")]
     if "1x1" in runs and one_thread:
         best_one = max(one_thread, key=lambda k: rate(torch_runs[k]))
@@ -115,6 +120,8 @@ def main(out):
               f"{100 * ar['distgru_busbw_gbs'] / max(ar['mpi_busbw_gbs'], 1e-12):.0f}% of bare")
         extra["allreduce"] = ar
     for name, r in runs.items():
+        if name.endswith("_denormals"):
+            continue
         print(f"- distgru {name}: evaluation {r['train']['eval_samples_per_second']:.0f} samples/s, "
               f"peak RSS {r['peak_rss_mb_max_rank']:.0f} MB per rank")
     for name in ("probe", "2x1"):

@@ -51,8 +51,9 @@ common=("${sizes[@]}" --steps "$steps" --warmup "$warmup")
 cores=$(nproc)
 
 # distgru under mpirun, bound as launch/train_local.sh binds: RANKS x THREADS.
-run_distgru() {  # name ranks threads suites
+run_distgru() {  # name ranks threads suites [distgru-bench flags]
   local name=$1 ranks=$2 threads=$3 suites=$4
+  shift 4
   local args=(-np "$ranks")
   if (( ranks * threads <= cores )); then args+=(--map-by "slot:PE=$threads" --bind-to core)
   else args+=(--oversubscribe --bind-to none); fi
@@ -60,20 +61,25 @@ run_distgru() {  # name ranks threads suites
   args+=(-x OMP_NUM_THREADS="$threads" -x OPENBLAS_NUM_THREADS="$threads")
   echo "== distgru $name: $ranks rank(s) x $threads thread(s): $suites" >&2
   mpirun "${args[@]}" "$bench" --suite "$suites" --threads "$threads" "${src[@]}" "${common[@]}" \
-    "${extra[@]}" --json "$out/distgru_$name.json" >"$out/distgru_$name.log" 2>&1 ||
+    "${extra[@]}" "$@" --json "$out/distgru_$name.json" >"$out/distgru_$name.log" 2>&1 ||
     { cat "$out/distgru_$name.log" >&2; exit 1; }
 }
 
 # PyTorch: out of the box, then each thread count, and each again with the
-# OpenBLAS kernels distgru chose for itself (the best is picked later, so
-# "PyTorch best" has every setting distgru has).
-run_pytorch() {  # threads [openblas coretype]
-  local threads=$1 core=${2:-} env=() name=$1
+# settings distgru chose for itself: its OpenBLAS kernels and denormals
+# flushed to zero (the best is picked later, so "PyTorch best" has every
+# setting distgru has).
+run_pytorch() {  # threads [tuned]
+  local threads=$1 tuned=${2:-} env=() args=() name=$1
   [[ "$threads" != default ]] && env=(OMP_NUM_THREADS="$threads" OPENBLAS_NUM_THREADS="$threads")
-  [[ -n "$core" ]] && { env+=(OPENBLAS_CORETYPE="$core"); name=${threads}_$core; }
-  echo "== pytorch, threads $threads${core:+, OPENBLAS_CORETYPE=$core}" >&2
+  if [[ -n "$tuned" ]]; then
+    [[ -n "$core" ]] && env+=(OPENBLAS_CORETYPE="$core")
+    args=(--flush-denormal)
+    name=${threads}_tuned
+  fi
+  echo "== pytorch, threads $threads${tuned:+, with the settings distgru chose (${core:+OPENBLAS_CORETYPE=$core, }denormals flushed)}" >&2
   env "${env[@]}" /usr/bin/python3 "$here/pytorch_baseline.py" "${py_src[@]}" "${sizes[@]}" \
-    --steps "$steps" --warmup "$warmup" --threads "$threads" --json "$out/pytorch_$name.json"
+    --steps "$steps" --warmup "$warmup" --threads "$threads" "${args[@]}" --json "$out/pytorch_$name.json"
 }
 
 run_distgru probe 1 1 gemm,io
@@ -83,11 +89,13 @@ print(b.split()[1] if "set by distgru" in b else "")' "$out/distgru_probe.json")
 run_distgru 1x1 1 1 train
 (( cores >= 2 )) && run_distgru 1x2 1 2 train
 run_distgru 2x1 2 1 train,io,allreduce
+# What flushing denormals to zero buys (train/runtime.h), in the same run.
+run_distgru 2x1_denormals 2 1 train --keep-denormals
 if /usr/bin/python3 -c 'import torch' 2>/dev/null; then
   run_pytorch default
   for t in $(seq 1 "$cores"); do
     run_pytorch "$t"
-    [[ -n "$core" ]] && run_pytorch "$t" "$core"
+    run_pytorch "$t" tuned
   done
 else
   echo "bench/run.sh: /usr/bin/python3 has no torch (apt-get install python3-torch python3-h5py);" \

@@ -106,6 +106,8 @@ nlohmann::json run_train(const Options& o, dist::Communicator& comm) {
   std::vector<double> rate;
   for (double s : step_s) rate.push_back(o.batch_size / s);
   nlohmann::json j = {{"step_seconds", step.to_json()},
+                      {"step_seconds_each", step_s},
+                      {"sync_seconds_each", sync_s},
                       {"samples_per_second", Stats::of(rate).to_json()},
                       {"sync_seconds", Stats::of(sync_s).to_json()},
                       {"sync_share", Stats::of(share).to_json()},

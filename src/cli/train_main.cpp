@@ -36,9 +36,10 @@ int main(int argc, char** argv) {
     auto comm = dist::create_communicator(session, dist::parse_backend(config.backend),
                                           std::chrono::seconds(config.collective_timeout));
     const int threads = train::configure_threads(static_cast<int>(config.threads), comm->local_size());
-    spdlog::info("distgru-train: {} ranks ({} on this host), backend {}, {} threads per rank, {}, {}",
+    spdlog::info("distgru-train: {} ranks ({} on this host), backend {}, {} threads per rank, {}, {}, {}",
                  comm->size(), comm->local_size(), comm->backend(), threads, train::blas_summary(),
-                 model::fast_gru_summary());
+                 model::fast_gru_summary(),
+                 train::flushes_denormals() ? "denormals flushed to zero" : "denormals kept");
     spdlog::info("effective config:\n{}", train::to_ini(config));
 
     train::Trainer trainer(config, *comm);

@@ -4,6 +4,9 @@
 #include <malloc.h>
 #include <sched.h>
 #include <unistd.h>
+#if defined(__SSE__)
+#include <xmmintrin.h>
+#endif
 
 #include <algorithm>
 #include <cstdlib>
@@ -86,8 +89,20 @@ void configure_allocator() {
   mallopt(M_TOP_PAD, kTopPad);
 }
 
+bool configure_denormals() { return at::globalContext().setFlushDenormal(true); }
+
+bool flushes_denormals() {
+#if defined(__SSE__)
+  constexpr unsigned kFlushToZero = 0x8000, kDenormalsAreZero = 0x0040;
+  return (_mm_getcsr() & (kFlushToZero | kDenormalsAreZero)) == (kFlushToZero | kDenormalsAreZero);
+#else
+  return false;
+#endif
+}
+
 int configure_threads(int requested, int local_ranks) {
   configure_allocator();
+  configure_denormals();
   int threads = requested;
   if (threads <= 0) {
     const int allowed = available_cores();

@@ -1,8 +1,9 @@
 #pragma once
 // Thread pools sized so that N ranks on a C-core host never oversubscribe it,
-// the allocator kept from churning pages, and OpenBLAS kept from falling back
-// to old kernels: the run-time settings that decide training speed, set by
-// distgru itself rather than left to the user.
+// the allocator kept from churning pages, OpenBLAS kept from falling back to
+// old kernels, and denormal floats flushed to zero: the run-time settings
+// that decide training speed, set by distgru itself rather than left to the
+// user.
 
 #include <string>
 
@@ -32,8 +33,9 @@ std::string blas_summary();
 // launcher bound it, else max(1, cores / ranks_on_this_host).
 // Sets LibTorch's intra-op pool, one inter-op thread, and OpenBLAS's own pool
 // (which ignores torch::set_num_threads) when OpenBLAS is the BLAS in use.
-// Also calls configure_allocator(), so every executable that sizes its pools
-// gets the allocator settings too. Returns the thread count chosen.
+// Also calls configure_allocator() and configure_denormals(), so every
+// executable that sizes its pools gets those settings too. Returns the thread
+// count chosen.
 int configure_threads(int requested, int local_ranks);
 
 // Keeps glibc's malloc from handing the large per-step buffers (GRU gates and
@@ -42,6 +44,24 @@ int configure_threads(int requested, int local_ranks);
 // the heap is not trimmed. Measured at 20-26% of a training step otherwise.
 // Idempotent; a no-op when the user set GLIBC_TUNABLES (theirs wins).
 void configure_allocator();
+
+// Denormal floats (below 1.2e-38 in magnitude) cost the CPU a microcode
+// assist of a hundred cycles or more per operation. A freshly initialised
+// model makes them by the thousands in its first tens of steps (saturated
+// gates, vanishing gradients), which slowed those steps by a quarter: the
+// benchmark's window (steps 4-15) measured 476 against 391 samples/s at
+// 2 ranks x 1 thread, in the same run. Later steps make none (after 60 steps:
+// 425 against 418), and the README run's results are the same to the last
+// digit either way. Flushing them to zero (MXCSR's FTZ and DAZ bits) is also
+// what TensorFlow's CPU kernels do. Sets this thread's bits; threads started
+// afterwards inherit them, which covers LibTorch's pools (started lazily,
+// after this). OpenBLAS's own workers, started when it loaded, keep the
+// default; with one BLAS thread per rank (what the launchers set) there are
+// none. Returns whether the CPU supports it.
+bool configure_denormals();
+
+// Whether this thread flushes denormals to zero (for the logs).
+bool flushes_denormals();
 
 // Cores this process may run on (sched_getaffinity), at least 1.
 int available_cores();
