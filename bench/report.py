@@ -97,8 +97,9 @@ def main(out):
         print(f"- Scaling 1 → 2 ranks: {extra['scaling_1_to_2_ranks']:.2f}×")
     if "2x1_denormals" in runs and "2x1" in runs:
         extra["flush_denormals_gain"] = rate(runs["2x1"]["train"]) / rate(runs["2x1_denormals"]["train"])
-        print(f"- Flushing denormals to zero, 2 ranks × 1 thread: {extra['flush_denormals_gain']:.2f}× "
-              "(the same run with --keep-denormals)")
+        t = runs["2x1"]["train"]
+        print(f"- Flushing denormals to zero, 2 ranks × 1 thread, steps {t['warmup'] + 1}–{t['warmup'] + t['steps']} "
+              f"of a fresh model: {extra['flush_denormals_gain']:.2f}× (against the same run with --keep-denormals)")
     one_thread = [k for k in torch_runs if k == "1" or k.startswith("1_")]
     if "1x1" in runs and one_thread:
         best_one = max(one_thread, key=lambda k: rate(torch_runs[k]))
