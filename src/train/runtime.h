@@ -46,13 +46,12 @@ int configure_threads(int requested, int local_ranks);
 void configure_allocator();
 
 // Denormal floats (below 1.2e-38 in magnitude) cost the CPU a microcode
-// assist of a hundred cycles or more per operation. A freshly initialised
-// model makes them by the thousands in its first tens of steps (saturated
-// gates, vanishing gradients), which slowed those steps by a quarter: the
-// benchmark's window (steps 4-15) measured 476 against 391 samples/s at
-// 2 ranks x 1 thread, in the same run. Later steps make none (after 60 steps:
-// 425 against 418), and the README run's results are the same to the last
-// digit either way. Flushing them to zero (MXCSR's FTZ and DAZ bits) is also
+// assist of a hundred cycles or more per operation. The first tens of steps
+// of a freshly initialised model make enough of them to run about a quarter
+// slower: the benchmark's window (steps 4-15) measured 476 against 391
+// samples/s at 2 ranks x 1 thread, in the same run. Later steps run as fast
+// either way (after 60 steps: 425 against 418), and the README run's results
+// are the same to the last digit either way. Flushing them to zero (MXCSR's FTZ and DAZ bits) is also
 // what TensorFlow's CPU kernels do. Sets this thread's bits; threads started
 // afterwards inherit them, which covers LibTorch's pools (started lazily,
 // after this). OpenBLAS's own workers, started when it loaded, keep the
