@@ -21,4 +21,16 @@ const char* openblas_corename() {
   return get != nullptr ? get() : nullptr;
 }
 
+int openblas_threads() {
+  using Get = int (*)();
+  // Only with the setter: a count that cannot be changed is of no use here.
+  auto get = reinterpret_cast<Get>(dlsym(RTLD_DEFAULT, "openblas_get_num_threads"));
+  return get != nullptr && dlsym(RTLD_DEFAULT, "openblas_set_num_threads") != nullptr ? get() : 0;
+}
+
+void set_openblas_threads(int threads) {
+  using Set = void (*)(int);
+  if (auto set = reinterpret_cast<Set>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"))) set(threads);
+}
+
 }  // namespace distgru

@@ -16,4 +16,10 @@ bool cpu_has_avx2_fma();
 // nullptr when the BLAS in this process is not OpenBLAS.
 const char* openblas_corename();
 
+// OpenBLAS's own thread count (it ignores torch::set_num_threads), or 0 when
+// the BLAS in this process is not OpenBLAS.
+int openblas_threads();
+// Sets it; does nothing when the BLAS in this process is not OpenBLAS.
+void set_openblas_threads(int threads);
+
 }  // namespace distgru

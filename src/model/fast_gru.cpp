@@ -1,12 +1,12 @@
 #include "model/fast_gru.h"
 
 #include <ATen/Parallel.h>
-#include <dlfcn.h>
 
 #include <array>
 #include <atomic>
 
 #include "common/error.h"
+#include "common/native.h"
 #include "model/gru_step.h"
 #include "model/step_gemm.h"
 
@@ -21,30 +21,21 @@ constexpr int kGateSlots = 4;  // r, z, n, hn kept per step for backward
 
 // While the two directions run on two threads, each GEMM must stay on its own
 // thread: OpenBLAS (which ignores torch's thread count) would otherwise start
-// its own pool under both and oversubscribe the cores. Looked up at run time
-// because the BLAS behind LibTorch need not be OpenBLAS.
+// its own pool under both and oversubscribe the cores. A no-op when the BLAS
+// behind LibTorch is not OpenBLAS.
 class SerialBlasScope {
  public:
-  SerialBlasScope() {
-    using Get = int (*)();
-    get_ = reinterpret_cast<Get>(dlsym(RTLD_DEFAULT, "openblas_get_num_threads"));
-    set_ = reinterpret_cast<Set>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"));
-    if (get_ && set_) {
-      saved_ = get_();
-      if (saved_ > 1) set_(1);
-    }
+  SerialBlasScope() : saved_(openblas_threads()) {
+    if (saved_ > 1) set_openblas_threads(1);
   }
   ~SerialBlasScope() {
-    if (get_ && set_ && saved_ > 1) set_(saved_);
+    if (saved_ > 1) set_openblas_threads(saved_);
   }
   SerialBlasScope(const SerialBlasScope&) = delete;
   SerialBlasScope& operator=(const SerialBlasScope&) = delete;
 
  private:
-  using Set = void (*)(int);
-  int (*get_)() = nullptr;
-  Set set_ = nullptr;
-  int saved_ = 1;
+  const int saved_;
 };
 
 // Runs fn(0) and fn(1), the two directions, in parallel when torch has more
@@ -97,6 +88,7 @@ inline int64_t time_of(int d, int64_t s, int64_t T) { return d == 0 ? s : T - 1 
 // the model has them: a step reads or writes its B rows with a stride of T
 // rows, which costs nothing, while transposing them to and from time-major
 // would copy about 45 MB a step.
+
 // Asks for `rows` rows of `width` elements (row stride ld) to be brought
 // into cache while the step's GEMM runs: a step touches a short run in each
 // of B rows T rows apart, which the hardware prefetchers do not follow.

@@ -1,6 +1,5 @@
 #include "train/runtime.h"
 
-#include <dlfcn.h>
 #include <malloc.h>
 #include <sched.h>
 #include <unistd.h>
@@ -122,12 +121,7 @@ int configure_threads(int requested, int local_ranks) {
     }
     interop_set = true;
   }
-  // Looked up at run time: the BLAS behind LibTorch is chosen by Debian's
-  // alternatives and need not be OpenBLAS.
-  using SetThreads = void (*)(int);
-  if (auto fn = reinterpret_cast<SetThreads>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"))) {
-    fn(threads);
-  }
+  set_openblas_threads(threads);  // a no-op when the BLAS is not OpenBLAS
   return threads;
 }
 
