@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "common/error.h"
-#include "dist/communicator.h"
+#include "distributed/communicator.h"
 #include "model/attention_gru.h"
 
 namespace distgru::bench {

@@ -18,9 +18,10 @@
 
 #include "bench/bench_common.h"
 #include "cli/mpi_main.h"
-#include "dist/factory.h"
+#include "distributed/factory.h"
 #include "model/fast_gru.h"
-#include "train/runtime.h"
+#include "runtime/blas_kernels.h"
+#include "runtime/process_settings.h"
 
 namespace distgru::bench {
 
@@ -132,7 +133,7 @@ Options:
   --vocab/--sentence/--embed/--hidden/--attention N   model sizes (the tutorial's)
   --aten-gru         use torch::nn::GRU instead of distgru's fast GRU
   --keep-denormals   compute with denormal floats instead of flushing them to
-                     zero (train/runtime.h), to measure what that buys
+                     zero (runtime/process_settings.h), to measure what that buys
 )";
 }  // namespace
 
@@ -149,15 +150,15 @@ int main(int argc, char** argv) {
     std::string json_path;
     auto options = bench::parse(ac, av, suites, json_path);
     auto comm = dist::create_communicator(session, dist::Backend::kMpi, std::chrono::seconds(300));
-    options.threads = train::configure_threads(options.threads, comm->local_size());
+    options.threads = runtime::configure_threads(options.threads, comm->local_size());
     if (options.keep_denormals) at::globalContext().setFlushDenormal(false);
     nlohmann::json out = {{"ranks", comm->size()},
                           {"threads", options.threads},
                           {"global_batch", options.batch_size},
                           {"fast_gru", options.fast_gru},
-                          {"blas", train::blas_summary()},
+                          {"blas", runtime::blas_summary()},
                           {"gru", model::fast_gru_summary()},
-                          {"flush_denormals", train::flushes_denormals()},
+                          {"flush_denormals", runtime::flushes_denormals()},
                           {"synthetic", options.data_dir.empty()}};
     for (const auto& suite : suites) {
       if (suite == "train") out["train"] = bench::run_train(options, *comm);

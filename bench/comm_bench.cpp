@@ -13,8 +13,8 @@
 #include <chrono>
 
 #include "bench/bench_common.h"
-#include "dist/gradient_sync.h"
-#include "train/runtime.h"
+#include "distributed/gradient_sync.h"
+#include "runtime/process_settings.h"
 
 namespace distgru::bench {
 namespace {
@@ -74,9 +74,9 @@ nlohmann::json run_gemm(const Options& o) {
   const double flops = 2.0 * n * n * n;
   auto a = torch::randn({n, n}), b = torch::randn({n, n}), c = torch::empty({n, n});
   nlohmann::json out = {{"size", n}};
-  const int cores = train::available_cores();
+  const int cores = runtime::available_cores();
   for (int threads : {1, cores}) {
-    train::configure_threads(threads, 1);
+    runtime::configure_threads(threads, 1);
     std::vector<double> s;
     for (int i = 0; i < 3 + 10; ++i) {
       const auto start = Clock::now();
@@ -88,7 +88,7 @@ nlohmann::json run_gemm(const Options& o) {
     if (threads == 1) out["gflops_1_thread"] = flops / Stats::of(s).min / 1e9;
   }
   out["cores"] = cores;
-  train::configure_threads(o.threads, 1);
+  runtime::configure_threads(o.threads, 1);
   return out;
 }
 

@@ -89,7 +89,7 @@ print(b.split()[1] if "set by distgru" in b else "")' "$out/distgru_probe.json")
 run_distgru 1x1 1 1 train
 (( cores >= 2 )) && run_distgru 1x2 1 2 train
 run_distgru 2x1 2 1 train,io,allreduce
-# What flushing denormals to zero buys (train/runtime.h), in the same run.
+# What flushing denormals to zero buys (runtime/process_settings.h), in the same run.
 run_distgru 2x1_denormals 2 1 train --keep-denormals
 if /usr/bin/python3 -c 'import torch' 2>/dev/null; then
   run_pytorch default

@@ -13,7 +13,7 @@
 #include "data/dataset.h"
 #include "data/sampler.h"
 #include "data/shard.h"
-#include "dist/gradient_sync.h"
+#include "distributed/gradient_sync.h"
 #include "train/config.h"
 #include "train/evaluator.h"
 

@@ -7,13 +7,13 @@
 #include <iostream>
 
 #include "cli/mpi_main.h"
-#include "dist/factory.h"
+#include "distributed/factory.h"
 #include "report/predictions_csv.h"
 #include "train/evaluator.h"
 #include "train/inference.h"
 #include "train/atomic_file.h"
 #include "train/metrics_log.h"
-#include "train/runtime.h"
+#include "runtime/process_settings.h"
 
 namespace po = boost::program_options;
 using namespace distgru;
@@ -52,7 +52,7 @@ int main(int argc, char** argv) {
     if (checkpoint.empty() || data_dir.empty()) throw cli::UsageError("--checkpoint and --data are required (see --help)");
 
     auto comm = dist::create_communicator(session, dist::parse_backend(backend), std::chrono::seconds(300));
-    train::configure_threads(static_cast<int>(threads), comm->local_size());
+    runtime::configure_threads(static_cast<int>(threads), comm->local_size());
     auto loaded = train::load_model(checkpoint, comm->device());
     data::ShardedDataset dataset(data_dir, split, train::shard_meta(loaded.config, split), verify);
     spdlog::info("scoring {} {} reviews with {} (step {})", dataset.size(), split, loaded.path,

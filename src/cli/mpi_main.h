@@ -10,8 +10,9 @@
 
 #include "common/error.h"
 #include "common/log.h"
-#include "dist/mpi_session.h"
-#include "train/runtime.h"
+#include "distributed/mpi_session.h"
+#include "runtime/blas_kernels.h"
+#include "runtime/process_settings.h"
 
 namespace distgru::cli {
 
@@ -22,7 +23,7 @@ struct UsageError : Error {
 
 template <typename Body>
 int run_mpi_program(int argc, char** argv, Body body) {
-  train::use_best_blas_kernels(argv);  // may re-exec this program: before MPI and threads
+  runtime::use_best_blas_kernels(argv);  // may re-exec this program: before MPI and threads
   std::unique_ptr<dist::MpiSession> session;
   try {
     session = std::make_unique<dist::MpiSession>(&argc, &argv);

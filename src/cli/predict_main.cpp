@@ -17,7 +17,8 @@
 #include "report/heatmap_html.h"
 #include "train/inference.h"
 #include "train/atomic_file.h"
-#include "train/runtime.h"
+#include "runtime/blas_kernels.h"
+#include "runtime/process_settings.h"
 
 namespace po = boost::program_options;
 using namespace distgru;
@@ -130,7 +131,7 @@ std::vector<report::ReviewView> sample_split(train::LoadedModel& loaded, const d
 }  // namespace
 
 int main(int argc, char** argv) {
-  train::use_best_blas_kernels(argv);  // may re-exec: before anything else
+  runtime::use_best_blas_kernels(argv);  // may re-exec: before anything else
   std::string checkpoint, vocab_path, text, file, html, data_dir, split = "test";
   bool json = false;
   size_t top = 10;
@@ -175,7 +176,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   try {
-    train::configure_threads(0, 1);
+    runtime::configure_threads(0, 1);
     auto loaded = train::load_model(checkpoint, torch::kCPU);
     auto vocab = data::Vocabulary::load(vocab_path);
     DISTGRU_CHECK(vocab.vocab_size() == loaded.config.vocab_size,

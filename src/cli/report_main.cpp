@@ -13,7 +13,7 @@
 #include <iostream>
 
 #include "cli/mpi_main.h"
-#include "dist/factory.h"
+#include "distributed/factory.h"
 #include "report/gnuplot_charts.h"
 #include "report/predictions_csv.h"
 #include "report/report_index.h"
@@ -22,7 +22,7 @@
 #include "train/atomic_file.h"
 #include "train/evaluator.h"
 #include "train/inference.h"
-#include "train/runtime.h"
+#include "runtime/process_settings.h"
 
 namespace po = boost::program_options;
 namespace fs = std::filesystem;
@@ -37,7 +37,7 @@ constexpr size_t kRocPoints = 400;
 report::ScoredReviews score_test_split(dist::MpiSession& session, const std::string& checkpoint_dir,
                                        std::string data_dir, int64_t batch_size, int64_t threads) {
   auto comm = dist::create_communicator(session, dist::Backend::kAuto, std::chrono::seconds(300));
-  train::configure_threads(static_cast<int>(threads), comm->local_size());
+  runtime::configure_threads(static_cast<int>(threads), comm->local_size());
   auto loaded = train::load_model(checkpoint_dir, comm->device());
   if (data_dir.empty()) data_dir = loaded.config.data_dir;
   DISTGRU_CHECK(fs::is_directory(data_dir),

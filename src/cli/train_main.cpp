@@ -3,12 +3,13 @@
 #include <cstdio>
 
 #include "cli/mpi_main.h"
-#include "dist/factory.h"
+#include "distributed/factory.h"
 #include "model/fast_gru.h"
 #include "train/config.h"
 #include "train/progress.h"
-#include "train/runtime.h"
-#include "train/signals.h"
+#include "runtime/blas_kernels.h"
+#include "runtime/process_settings.h"
+#include "runtime/stop_signals.h"
 #include "train/trainer.h"
 
 using namespace distgru;
@@ -31,23 +32,23 @@ int main(int argc, char** argv) {
       return 0;
     }
     const auto& config = *args.config;
-    train::install_stop_signal_handlers();
+    runtime::install_stop_signal_handlers();
     const auto start = std::chrono::steady_clock::now();
     auto comm = dist::create_communicator(session, dist::parse_backend(config.backend),
                                           std::chrono::seconds(config.collective_timeout));
-    const int threads = train::configure_threads(static_cast<int>(config.threads), comm->local_size());
+    const int threads = runtime::configure_threads(static_cast<int>(config.threads), comm->local_size());
     spdlog::info("distgru-train: {} ranks ({} on this host), backend {}, {} threads per rank, {}, {}, {}",
-                 comm->size(), comm->local_size(), comm->backend(), threads, train::blas_summary(),
+                 comm->size(), comm->local_size(), comm->backend(), threads, runtime::blas_summary(),
                  model::fast_gru_summary(),
-                 train::flushes_denormals() ? "denormals flushed to zero" : "denormals kept");
+                 runtime::flushes_denormals() ? "denormals flushed to zero" : "denormals kept");
     spdlog::info("effective config:\n{}", train::to_ini(config));
 
     train::Trainer trainer(config, *comm);
     const auto result = trainer.run();
     if (result.stop_signal != 0) {
       spdlog::warn("exiting with status {}: checkpointed after signal {}, requeue to continue",
-                   train::kExitCheckpointed, result.stop_signal);
-      return train::kExitCheckpointed;
+                   runtime::kExitCheckpointed, result.stop_signal);
+      return runtime::kExitCheckpointed;
     }
     const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     if (comm->rank() == 0) {

@@ -9,7 +9,7 @@
 
 #include "data/dataset.h"
 #include "data/sampler.h"
-#include "dist/communicator.h"
+#include "distributed/communicator.h"
 #include "model/attention_gru.h"
 #include "train/metrics.h"
 

@@ -10,7 +10,7 @@
 #include "model/glove.h"
 #include "train/lr_schedule.h"
 #include "train/progress.h"
-#include "train/signals.h"
+#include "runtime/stop_signals.h"
 
 namespace fs = std::filesystem;
 
@@ -191,7 +191,7 @@ void Trainer::advance_position() {
 }
 
 int Trainer::agree_to_stop() {
-  auto flag = torch::tensor({static_cast<int32_t>(stop_signal())}, torch::kInt).to(comm_.device());
+  auto flag = torch::tensor({static_cast<int32_t>(runtime::stop_signal())}, torch::kInt).to(comm_.device());
   comm_.allreduce(flag, dist::ReduceOp::kMax);
   return flag.item<int32_t>();
 }

@@ -12,8 +12,8 @@
 
 #include "data/dataset.h"
 #include "data/epoch_plan.h"
-#include "dist/communicator.h"
-#include "dist/gradient_sync.h"
+#include "distributed/communicator.h"
+#include "distributed/gradient_sync.h"
 #include "model/attention_gru.h"
 #include "train/checkpoint.h"
 #include "train/config.h"
@@ -41,7 +41,7 @@ class Trainer {
   ~Trainer();
 
   // collective: trains to the configured step count, then scores the test set.
-  // When a stop signal arrives (signals.h), all ranks stop at the same step
+  // When a stop signal arrives (runtime/stop_signals.h), all ranks stop at the same step
   // boundary, rank 0 checkpoints, and run() returns with stop_signal set.
   TrainResult run();
 

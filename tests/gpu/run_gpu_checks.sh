@@ -137,9 +137,9 @@ if [[ -n $dbg && -s $failed_list ]]; then
     eval "timeout 120 $dbg -batch -ex run -ex bt -ex 'info sharedlibrary' --args $cmdline" >>"$log" 2>&1
   done
 fi
-run "NCCL tests, 1 rank" mpirun -np 1 "$build/tests/dist/test_nccl"
+run "NCCL tests, 1 rank" mpirun -np 1 "$build/tests/distributed/test_nccl"
 if (( gpus >= 2 )); then
-  run "NCCL tests, 2 ranks" mpirun -np 2 "$build/tests/dist/test_nccl"
+  run "NCCL tests, 2 ranks" mpirun -np 2 "$build/tests/distributed/test_nccl"
 fi
 grep -q "SKIPPED" "$log" && record "NCCL tests ran (none skipped)" FAIL || record "NCCL tests ran (none skipped)" PASS
 

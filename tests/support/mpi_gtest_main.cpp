@@ -8,7 +8,7 @@
 
 #include "common/log.h"
 #include "support/mpi_env.h"
-#include "train/runtime.h"
+#include "runtime/process_settings.h"
 
 namespace distgru::testing {
 namespace {
@@ -22,7 +22,7 @@ int main(int argc, char** argv) {
   auto session = std::make_unique<distgru::dist::MpiSession>(&argc, &argv);
   distgru::testing::g_session = session.get();
   distgru::init_logging(session->world_rank(), session->world_size());
-  distgru::train::configure_threads(1, 1);
+  distgru::runtime::configure_threads(1, 1);
   if (session->world_rank() != 0) {
     auto& listeners = ::testing::UnitTest::GetInstance()->listeners();
     delete listeners.Release(listeners.default_result_printer());

@@ -5,11 +5,11 @@
 #include <fstream>
 
 #include "common/error.h"
-#include "dist/gradient_sync.h"
-#include "dist/mpi_communicator.h"
+#include "distributed/gradient_sync.h"
+#include "distributed/mpi_communicator.h"
 #include "support/mpi_env.h"
 #include "support/synthetic_data.h"
-#include "train/signals.h"
+#include "runtime/stop_signals_testing.h"
 #include "train/trainer.h"
 
 #include <csignal>
@@ -206,9 +206,9 @@ TEST_F(DistributedTraining, StopSignalCheckpointsAtTheSameStepOnEveryRank) {
   Trainer trainer(c, comm_);
   // Only the last rank "receives" the signal: the others must learn of it
   // through the agreement collective.
-  if (comm_.rank() == comm_.size() - 1) raise_stop_signal_for_tests(SIGUSR1);
+  if (comm_.rank() == comm_.size() - 1) runtime::testing::raise_stop_signal(SIGUSR1);
   auto result = trainer.run();
-  raise_stop_signal_for_tests(0);
+  runtime::testing::raise_stop_signal(0);
   EXPECT_EQ(result.stop_signal, SIGUSR1);
   EXPECT_EQ(trainer.state().step, 1);
   comm_.barrier();

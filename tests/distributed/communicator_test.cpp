@@ -3,8 +3,8 @@
 #include <gtest/gtest.h>
 
 #include "common/error.h"
-#include "dist/factory.h"
-#include "dist/mpi_communicator.h"
+#include "distributed/factory.h"
+#include "distributed/mpi_communicator.h"
 #include "support/mpi_env.h"
 
 namespace distgru::dist {

@@ -6,8 +6,8 @@
 #include <memory>
 #include <string>
 
-#include "dist/communicator.h"
-#include "dist/mpi_session.h"
+#include "distributed/communicator.h"
+#include "distributed/mpi_session.h"
 
 namespace distgru::dist {
 

@@ -1,10 +1,10 @@
-#include "dist/mpi_session.h"
+#include "distributed/mpi_session.h"
 
 #include <mpi.h>
 
 #include <cstdlib>
 
-#include "dist/mpi_check.h"
+#include "distributed/mpi_check.h"
 
 namespace distgru::dist {
 

@@ -9,8 +9,8 @@
 #include <chrono>
 #include <memory>
 
-#include "dist/communicator.h"
-#include "dist/mpi_communicator.h"
+#include "distributed/communicator.h"
+#include "distributed/mpi_communicator.h"
 
 namespace distgru::dist {
 

@@ -1,9 +1,9 @@
-#include "dist/mpi_communicator.h"
+#include "distributed/mpi_communicator.h"
 
 #include <algorithm>
 #include <climits>
 
-#include "dist/mpi_check.h"
+#include "distributed/mpi_check.h"
 
 namespace distgru::dist {
 namespace {

@@ -1,4 +1,5 @@
-#include "train/runtime.h"
+#include "runtime/blas_kernels.h"
+#include "runtime/process_settings.h"
 
 #include <gtest/gtest.h>
 
@@ -6,7 +7,7 @@
 
 #include <thread>
 
-namespace distgru::train {
+namespace distgru::runtime {
 namespace {
 
 TEST(BetterBlasCore, PreAvx2FallbacksAreReplacedByWhatTheCpuSupports) {
@@ -64,4 +65,4 @@ TEST(Denormals, FlushedToZeroInThisThreadAndTheNextOnes) {
 #endif
 
 }  // namespace
-}  // namespace distgru::train
+}  // namespace distgru::runtime

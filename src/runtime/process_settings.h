@@ -1,33 +1,12 @@
 #pragma once
-// Thread pools sized so that N ranks on a C-core host never oversubscribe it,
-// the allocator kept from churning pages, OpenBLAS kept from falling back to
-// old kernels, and denormal floats flushed to zero: the run-time settings
-// that decide training speed, set by distgru itself rather than left to the
-// user.
+// The settings of this process that decide training speed, made by distgru
+// itself rather than left to the user: thread pools sized so that N ranks on
+// a C-core host never oversubscribe it, the allocator kept from churning
+// pages, and denormal floats flushed to zero. Every executable that runs the
+// model calls configure_threads() once, after MPI is up and before the first
+// tensor operation.
 
-#include <string>
-
-namespace distgru::train {
-
-// OpenBLAS picks its kernels once, when it loads, from the CPU model; a model
-// newer than the library (here: family 6 model 207 for OpenBLAS 0.3.21) falls
-// back to Prescott's SSE3 kernels, 4-6x slower than the AVX-512 ones on the
-// same core (measured: a [64x128]x[128x384] GEMM at 34 vs 154 GFLOP/s).
-// The core type to ask for instead, or "" to keep what was detected: the
-// best kernel family the CPU supports when the detected one is pre-AVX2.
-std::string better_blas_core(const std::string& detected, bool avx512, bool avx2_fma);
-
-// Called first thing in main, before any thread or MPI: when OpenBLAS chose
-// kernels older than the CPU supports and OPENBLAS_CORETYPE is unset, sets it
-// and re-executes this program (same pid, arguments and environment), so the
-// library loads with the right kernels. Under mpirun or srun this happens
-// before MPI_Init, where exec is harmless. OPENBLAS_CORETYPE set by the user
-// is left alone.
-void use_best_blas_kernels(char** argv);
-
-// "OpenBLAS SkylakeX kernels (detected Prescott; chosen by distgru)", or what
-// is known of the BLAS in use.
-std::string blas_summary();
+namespace distgru::runtime {
 
 // requested > 0 is taken as is; 0 means the cores this rank is bound to when a
 // launcher bound it, else max(1, cores / ranks_on_this_host).
@@ -59,9 +38,10 @@ void configure_allocator();
 // its backward took 1.68 s instead of 0.17 s; over the first 100, no change.
 // Flushing them to zero (MXCSR's FTZ and DAZ bits) is also what TensorFlow's
 // CPU kernels do. Sets this thread's bits; threads started afterwards inherit
-// them, which covers LibTorch's pools (started lazily, after this). OpenBLAS's own workers, started when it loaded, keep the
-// default; with one BLAS thread per rank (what the launchers set) there are
-// none. Returns whether the CPU supports it.
+// them, which covers LibTorch's pools (started lazily, after this).
+// OpenBLAS's own workers, started when it loaded, keep the default; with one
+// BLAS thread per rank (what the launchers set) there are none. Returns
+// whether the CPU supports it.
 bool configure_denormals();
 
 // Whether this thread flushes denormals to zero (for the logs).
@@ -70,4 +50,4 @@ bool flushes_denormals();
 // Cores this process may run on (sched_getaffinity), at least 1.
 int available_cores();
 
-}  // namespace distgru::train
+}  // namespace distgru::runtime

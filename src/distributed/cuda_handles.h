@@ -1,5 +1,5 @@
 #pragma once
-// Private to src/dist (NCCL builds only): checked CUDA and NCCL calls and RAII
+// Private to src/distributed (NCCL builds only): checked CUDA and NCCL calls and RAII
 // owners for a stream and an event.
 
 #include <cuda_runtime_api.h>

@@ -1,5 +1,5 @@
 #pragma once
-// Private to src/dist: checks an MPI call and throws distgru::Error with the
+// Private to src/distributed: checks an MPI call and throws distgru::Error with the
 // call, the code and MPI's own message.
 
 #include <mpi.h>

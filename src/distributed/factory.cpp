@@ -1,9 +1,9 @@
-#include "dist/factory.h"
+#include "distributed/factory.h"
 
 #include "common/error.h"
-#include "dist/mpi_communicator.h"
+#include "distributed/mpi_communicator.h"
 #if DISTGRU_HAVE_NCCL
-#include "dist/nccl_communicator.h"
+#include "distributed/nccl_communicator.h"
 #endif
 
 namespace distgru::dist {

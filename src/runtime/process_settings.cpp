@@ -1,4 +1,4 @@
-#include "train/runtime.h"
+#include "runtime/process_settings.h"
 
 #include <malloc.h>
 #include <sched.h>
@@ -9,14 +9,13 @@
 
 #include <algorithm>
 #include <cstdlib>
-#include <set>
 #include <thread>
 
 #include <torch/torch.h>
 
 #include "common/native.h"
 
-namespace distgru::train {
+namespace distgru::runtime {
 namespace {
 // Larger than a step's peak working set (~1 GB per rank at the default sizes), so
 // memory freed at the end of a step stays mapped for the next one.
@@ -24,48 +23,6 @@ constexpr int kTrimThreshold = 1 << 30;
 // Heap growth stride: a few of the largest per-step buffers.
 constexpr int kTopPad = 256 << 20;
 }  // namespace
-
-std::string better_blas_core(const std::string& detected, bool avx512, bool avx2_fma) {
-  // OpenBLAS's names for kernel families without AVX2 (x86-64).
-  static const std::set<std::string> kPreAvx2 = {
-      "Unknown", "Katmai", "Coppermine", "Northwood", "Prescott", "Banias", "Atom", "Core2",
-      "Penryn", "Dunnington", "Nehalem", "Sandybridge", "Opteron", "Opteron(SSE3)", "Barcelona",
-      "Nano", "Bobcat", "Bulldozer", "Piledriver", "Steamroller", "Excavator", "Athlon"};
-  if (kPreAvx2.count(detected) == 0) return "";
-  if (avx512) return "SkylakeX";
-  if (avx2_fma) return "Haswell";
-  return "";
-}
-
-namespace {
-constexpr const char* kDetectedVar = "DISTGRU_OPENBLAS_DETECTED";
-}  // namespace
-
-void use_best_blas_kernels(char** argv) {
-  if (std::getenv("OPENBLAS_CORETYPE") != nullptr) return;  // the user's choice, or done already
-  const char* detected = openblas_corename();
-  if (detected == nullptr) return;  // not OpenBLAS
-  const std::string want = better_blas_core(detected, cpu_has_avx512(), cpu_has_avx2_fma());
-  if (want.empty()) return;
-  setenv("OPENBLAS_CORETYPE", want.c_str(), 1);
-  setenv(kDetectedVar, detected, 1);
-  execv("/proc/self/exe", argv);
-  // exec failed (no /proc?): carry on with the detected kernels, slower but correct.
-  unsetenv("OPENBLAS_CORETYPE");
-  unsetenv(kDetectedVar);
-}
-
-std::string blas_summary() {
-  const char* core = openblas_corename();
-  if (core == nullptr) return "BLAS: not OpenBLAS (LibTorch's own choice)";
-  std::string out = std::string("OpenBLAS ") + core + " kernels";
-  if (const char* detected = std::getenv(kDetectedVar)) {
-    out += std::string(" (it detected ") + detected + " on this CPU; OPENBLAS_CORETYPE set by distgru)";
-  } else if (std::getenv("OPENBLAS_CORETYPE") != nullptr) {
-    out += " (OPENBLAS_CORETYPE)";
-  }
-  return out;
-}
 
 int available_cores() {
   cpu_set_t set;
@@ -125,4 +82,4 @@ int configure_threads(int requested, int local_ranks) {
   return threads;
 }
 
-}  // namespace distgru::train
+}  // namespace distgru::runtime

@@ -1,8 +1,8 @@
-#include "dist/gradient_sync.h"
+#include "distributed/gradient_sync.h"
 
 #include <gtest/gtest.h>
 
-#include "dist/mpi_communicator.h"
+#include "distributed/mpi_communicator.h"
 #include "support/mpi_env.h"
 
 namespace distgru::dist {

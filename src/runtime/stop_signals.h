@@ -5,7 +5,7 @@
 // kExitCheckpointed. A second signal while that happens changes nothing: the
 // handler never does more than store a number.
 
-namespace distgru::train {
+namespace distgru::runtime {
 
 // Exit status meaning "checkpointed after a stop signal, please requeue"
 // (EX_TEMPFAIL from sysexits.h: a temporary failure, try again).
@@ -16,7 +16,4 @@ void install_stop_signal_handlers();
 // 0, or the number of the first stop signal received.
 int stop_signal();
 
-// Records `signal` as if it had arrived (for tests).
-void raise_stop_signal_for_tests(int signal);
-
-}  // namespace distgru::train
+}  // namespace distgru::runtime

@@ -1,8 +1,10 @@
-#include "train/signals.h"
+#include "runtime/stop_signals.h"
 
 #include <csignal>
 
-namespace distgru::train {
+#include "runtime/stop_signals_testing.h"
+
+namespace distgru::runtime {
 namespace {
 volatile std::sig_atomic_t g_stop_signal = 0;
 
@@ -22,6 +24,8 @@ void install_stop_signal_handlers() {
 
 int stop_signal() { return g_stop_signal; }
 
-void raise_stop_signal_for_tests(int signal) { g_stop_signal = signal; }
+namespace testing {
+void raise_stop_signal(int signal) { g_stop_signal = signal; }
+}  // namespace testing
 
-}  // namespace distgru::train
+}  // namespace distgru::runtime

@@ -1,9 +1,9 @@
-#include "dist/nccl_communicator.h"
+#include "distributed/nccl_communicator.h"
 
 #include <cstring>
 #include <thread>
 
-#include "dist/cuda_handles.h"
+#include "distributed/cuda_handles.h"
 
 namespace distgru::dist {
 namespace {

@@ -33,8 +33,8 @@
 #include <string>
 #include <vector>
 
-#include "dist/bucket_plan.h"
-#include "dist/communicator.h"
+#include "distributed/bucket_plan.h"
+#include "distributed/communicator.h"
 
 namespace distgru::dist {
 

@@ -1,4 +1,4 @@
-#include "dist/bucket_plan.h"
+#include "distributed/bucket_plan.h"
 
 #include <fmt/format.h>
 

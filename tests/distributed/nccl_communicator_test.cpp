@@ -6,8 +6,8 @@
 #include <vector>
 
 #include "common/error.h"
-#include "dist/factory.h"
-#include "dist/gradient_sync.h"
+#include "distributed/factory.h"
+#include "distributed/gradient_sync.h"
 #include "support/mpi_env.h"
 
 namespace distgru::dist {

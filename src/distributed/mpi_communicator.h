@@ -5,8 +5,8 @@
 
 #include <mpi.h>
 
-#include "dist/communicator.h"
-#include "dist/mpi_session.h"
+#include "distributed/communicator.h"
+#include "distributed/mpi_session.h"
 
 namespace distgru::dist {
 

@@ -1,4 +1,4 @@
-#include "dist/gradient_sync.h"
+#include "distributed/gradient_sync.h"
 
 #include <chrono>
 #include <condition_variable>
