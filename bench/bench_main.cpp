@@ -18,6 +18,7 @@
 
 #include "bench/bench_common.h"
 #include "cli/mpi_main.h"
+#include "common/file_system.h"
 #include "distributed/factory.h"
 #include "model/fast_gru.h"
 #include "runtime/blas_kernels.h"
@@ -173,9 +174,7 @@ int main(int argc, char** argv) {
       if (json_path.empty()) {
         std::cout << out.dump(2) << std::endl;
       } else {
-        std::ofstream f(json_path);
-        f << out.dump(2) << '\n';
-        DISTGRU_CHECK(f.good(), "distgru-bench: cannot write " + json_path);
+        write_file_atomic(json_path, out.dump(2) + "\n");
       }
     }
     return 0;

@@ -11,7 +11,7 @@
 #include "report/predictions_csv.h"
 #include "train/evaluator.h"
 #include "train/inference.h"
-#include "train/atomic_file.h"
+#include "common/file_system.h"
 #include "train/metrics_log.h"
 #include "runtime/process_settings.h"
 
@@ -79,7 +79,7 @@ int main(int argc, char** argv) {
                "predicted negative", "predicted positive", "  true negative", c.tn, c.fp, "  true positive",
                c.fn, c.tp);
     std::fflush(stdout);
-    if (!output.empty()) train::write_file_atomic(output, train::dump_json(j, 2) + "\n");
+    if (!output.empty()) write_file_atomic(output, train::dump_json(j, 2) + "\n");
     if (!predictions.empty()) report::write_predictions_csv(predictions, {r.probabilities, r.labels});
     return 0;
   });

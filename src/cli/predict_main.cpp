@@ -16,7 +16,7 @@
 #include "data/dataset.h"
 #include "report/heatmap_html.h"
 #include "train/inference.h"
-#include "train/atomic_file.h"
+#include "common/file_system.h"
 #include "runtime/blas_kernels.h"
 #include "runtime/process_settings.h"
 
@@ -214,7 +214,7 @@ int main(int argc, char** argv) {
       report::PageInfo info;
       info.subtitle = "Model " + loaded.path + " (step " + std::to_string(loaded.state.step) + ")" +
                       (data_dir.empty() ? "" : "; reviews sampled from the " + split + " split of " + data_dir);
-      train::write_file_atomic(html, report::render_heatmap_page(views, info));
+      write_file_atomic(html, report::render_heatmap_page(views, info));
       std::printf("wrote %s (%zu reviews)\n", html.c_str(), views.size());
     }
   } catch (const std::exception& e) {

@@ -19,7 +19,7 @@
 #include "report/report_index.h"
 #include "report/roc.h"
 #include "report/run_metrics.h"
-#include "train/atomic_file.h"
+#include "common/file_system.h"
 #include "train/evaluator.h"
 #include "train/inference.h"
 #include "runtime/process_settings.h"
@@ -118,7 +118,7 @@ int main(int argc, char** argv) {
     const auto test_path = fs::path(dir) / "test_metrics.json";
     if (fs::is_regular_file(test_path)) {
       run.test =
-          report::parse_eval_record(train::read_file(test_path.string()), test_path.string());
+          report::parse_eval_record(read_file(test_path.string()), test_path.string());
     }
     if (!predictions.empty()) {
       spdlog::info("test scores from {}", predictions);
@@ -181,7 +181,7 @@ int main(int argc, char** argv) {
       facts.emplace_back("test precision / recall", fixed(precision) + " / " + fixed(recall));
     }
     const auto index = (fs::path(out) / "index.html").string();
-    train::write_file_atomic(
+    write_file_atomic(
         index, report::render_report_index("distgru training report", facts, figures));
     std::printf("wrote %s and %zu pictures\n", index.c_str(), figures.size());
     return 0;

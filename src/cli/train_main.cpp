@@ -3,6 +3,7 @@
 #include <cstdio>
 
 #include "cli/mpi_main.h"
+#include "common/fault_injection.h"
 #include "distributed/factory.h"
 #include "model/fast_gru.h"
 #include "train/config.h"
@@ -43,7 +44,7 @@ int main(int argc, char** argv) {
                  runtime::flushes_denormals() ? "denormals flushed to zero" : "denormals kept");
     spdlog::info("effective config:\n{}", train::to_ini(config));
 
-    train::Trainer trainer(config, *comm);
+    train::Trainer trainer(config, *comm, file_system_from_test_environment());
     const auto result = trainer.run();
     if (result.stop_signal != 0) {
       spdlog::warn("exiting with status {}: checkpointed after signal {}, requeue to continue",

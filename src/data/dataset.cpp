@@ -4,7 +4,7 @@
 #include <filesystem>
 
 #include "common/error.h"
-#include "data/file_util.h"
+#include "common/file_system.h"
 
 namespace distgru::data {
 

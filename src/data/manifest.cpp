@@ -11,7 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/error.h"
-#include "data/file_util.h"
+#include "common/file_system.h"
 
 namespace distgru::data {
 namespace {

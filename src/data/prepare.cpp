@@ -9,7 +9,7 @@
 #include <unordered_map>
 
 #include "common/error.h"
-#include "data/file_util.h"
+#include "common/file_system.h"
 #include "data/imdb_reader.h"
 #include "data/manifest.h"
 #include "data/shard.h"

@@ -131,7 +131,7 @@ void open_archive(torch::serialize::InputArchive& in, const std::string& path) {
 
 void save_checkpoint(const std::string& path, torch::nn::Module& model,
                      torch::optim::Optimizer* optimizer, const TrainState& state,
-                     const std::string& config_ini) {
+                     const std::string& config_ini, FileSystem& files) {
   torch::serialize::OutputArchive out;
   out.write("format", scalar(kCheckpointFormat));
   out.write("state/step", scalar(state.step));
@@ -163,7 +163,7 @@ void save_checkpoint(const std::string& path, torch::nn::Module& model,
   }
   std::ostringstream bytes;
   out.save_to(bytes);
-  write_file_atomic(path, wrap_payload(bytes.str()));
+  write_file_atomic(path, wrap_payload(bytes.str()), files);
 }
 
 CheckpointContents read_checkpoint_header(const std::string& path) {
@@ -226,8 +226,8 @@ std::string checkpoint_name(int64_t step) {
   return name;
 }
 
-void write_latest(const std::string& dir, const std::string& name) {
-  write_file_atomic((fs::path(dir) / "LATEST").string(), name + "\n");
+void write_latest(const std::string& dir, const std::string& name, FileSystem& files) {
+  write_file_atomic((fs::path(dir) / "LATEST").string(), name + "\n", files);
 }
 
 namespace {

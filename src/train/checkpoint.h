@@ -4,7 +4,7 @@
 // length, SHA-256 of the payload) then LibTorch's archive. A truncated or
 // corrupted file is detected before anything is loaded.
 //
-// Writes are atomic (atomic_file.h), then the LATEST pointer moves the same
+// Writes are atomic (common/file_system.h), then the LATEST pointer moves the same
 // way, so a crash at any point leaves the previous checkpoint whole and LATEST
 // naming a whole file.
 
@@ -16,7 +16,7 @@
 #include <utility>
 #include <vector>
 
-#include "train/atomic_file.h"
+#include "common/file_system.h"
 
 namespace distgru::train {
 
@@ -42,7 +42,7 @@ struct CheckpointContents {
 // Writes `path` atomically. `optimizer` may be null (inference-only files).
 void save_checkpoint(const std::string& path, torch::nn::Module& model,
                      torch::optim::Optimizer* optimizer, const TrainState& state,
-                     const std::string& config_ini);
+                     const std::string& config_ini, FileSystem& files = FileSystem::local());
 
 // Reads and verifies the file, returning config and state without a model.
 CheckpointContents read_checkpoint_header(const std::string& path);
@@ -59,7 +59,7 @@ std::optional<std::string> checkpoint_problem(const std::string& path);
 std::string checkpoint_name(int64_t step);
 
 // Points <dir>/LATEST at `name` (a file in dir), atomically.
-void write_latest(const std::string& dir, const std::string& name);
+void write_latest(const std::string& dir, const std::string& name, FileSystem& files = FileSystem::local());
 
 // The newest checkpoint in dir: LATEST when it names a readable file, else the
 // highest-step ckpt-*.pt. Empty when the directory has none (an expected

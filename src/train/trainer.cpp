@@ -39,8 +39,8 @@ nlohmann::json eval_record(const EvalResult& r, int64_t step, const std::string&
 
 }  // namespace
 
-Trainer::Trainer(TrainConfig config, dist::Communicator& comm)
-    : config_(std::move(config)), comm_(comm), is_root_(comm.rank() == 0) {
+Trainer::Trainer(TrainConfig config, dist::Communicator& comm, FileSystem& files)
+    : config_(std::move(config)), comm_(comm), files_(files), is_root_(comm.rank() == 0) {
   const int rank = comm_.rank();
   const int world = comm_.size();
 
@@ -240,7 +240,7 @@ void Trainer::validate() {
   for (const auto& p : model_->parameters()) best_parameters_.push_back(p.detach().clone());
   if (is_root_ && !config_.checkpoint_dir.empty()) {
     save_checkpoint((fs::path(config_.checkpoint_dir) / "best.pt").string(), *model_, nullptr,
-                    state_, to_ini(config_));
+                    state_, to_ini(config_), files_);
   }
 }
 
@@ -249,8 +249,8 @@ void Trainer::save_step_checkpoint() {
   const auto start = Clock::now();
   const std::string name = checkpoint_name(state_.step);
   save_checkpoint((fs::path(config_.checkpoint_dir) / name).string(), *model_, optimizer_.get(),
-                  state_, to_ini(config_));
-  write_latest(config_.checkpoint_dir, name);
+                  state_, to_ini(config_), files_);
+  write_latest(config_.checkpoint_dir, name, files_);
   prune_checkpoints(config_.checkpoint_dir, config_.keep_checkpoints);
   spdlog::info("checkpoint {} written in {:.2f} s", name, seconds_since(start));
 }
@@ -334,7 +334,7 @@ EvalResult Trainer::test_best_model() {
     auto record = eval_record(r, best_parameters_.empty() ? state_.step : state_.best_step, "test");
     if (metrics_) metrics_->append(record);
     write_file_atomic((fs::path(config_.checkpoint_dir) / "test_metrics.json").string(),
-                      dump_json(record, 2) + "\n");
+                      dump_json(record, 2) + "\n", files_);
   }
   return r;
 }

@@ -10,6 +10,7 @@
 #include <optional>
 #include <vector>
 
+#include "common/file_system.h"
 #include "data/dataset.h"
 #include "data/epoch_plan.h"
 #include "distributed/communicator.h"
@@ -37,7 +38,8 @@ struct TrainResult {
 class Trainer {
  public:
   // collective: loads data, builds the model and optimiser, resumes if asked.
-  Trainer(TrainConfig config, dist::Communicator& comm);
+  // Every file rank 0 writes goes through `files` (tests inject faults there).
+  Trainer(TrainConfig config, dist::Communicator& comm, FileSystem& files = FileSystem::local());
   ~Trainer();
 
   // collective: trains to the configured step count, then scores the test set.
@@ -71,6 +73,7 @@ class Trainer {
 
   TrainConfig config_;
   dist::Communicator& comm_;
+  FileSystem& files_;
   bool is_root_;
 
   // Data: constant after construction.

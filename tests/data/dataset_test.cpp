@@ -6,7 +6,7 @@
 #include <functional>
 
 #include "common/error.h"
-#include "data/file_util.h"
+#include "common/file_system.h"
 #include "test_util.h"
 
 namespace distgru::data {

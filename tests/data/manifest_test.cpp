@@ -3,7 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "common/error.h"
-#include "data/file_util.h"
+#include "common/file_system.h"
 #include "test_util.h"
 
 namespace distgru::data {

@@ -7,7 +7,7 @@
 
 #include "common/error.h"
 #include "data/dataset.h"
-#include "data/file_util.h"
+#include "common/file_system.h"
 #include "data/manifest.h"
 #include "data/shard.h"
 #include "data/vocabulary.h"

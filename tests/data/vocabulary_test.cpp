@@ -5,7 +5,7 @@
 #include <fstream>
 
 #include "common/error.h"
-#include "data/file_util.h"
+#include "common/file_system.h"
 #include "test_util.h"
 
 namespace distgru::data {
