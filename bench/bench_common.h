@@ -13,14 +13,17 @@
 #include "common/error.h"
 #include "distributed/communicator.h"
 #include "model/attention_gru.h"
+#include "train/config.h"
 
 namespace distgru::bench {
 
 struct Options {
   std::string data_dir;  // prepared IMDB directory; empty: synthetic tokens
-  int64_t vocab_size = 20000, sentence_size = 256, embed_dim = 100, hidden_size = 128,
-          attention_size = 32;
-  int64_t batch_size = 128;  // global
+  // distgru-train's defaults (train/config.h).
+  int64_t vocab_size = data::kDefaultVocabSize, sentence_size = data::kDefaultSentenceSize,
+          embed_dim = model::kDefaultEmbedDim, hidden_size = model::kDefaultHiddenSize,
+          attention_size = model::kDefaultAttentionSize;
+  int64_t batch_size = train::kDefaultGlobalBatch;  // global
   int64_t steps = 12;        // timed steps (the issue asks for >= 10)
   int64_t warmup = 3;        // untimed steps first: allocator, BLAS pools, page cache
   int64_t eval_samples = 2048;

@@ -150,7 +150,7 @@ int main(int argc, char** argv) {
     std::vector<std::string> suites;
     std::string json_path;
     auto options = bench::parse(ac, av, suites, json_path);
-    auto comm = dist::create_communicator(session, dist::Backend::kMpi, std::chrono::seconds(300));
+    auto comm = dist::create_communicator(session, dist::Backend::kMpi, dist::kDefaultCollectiveTimeout);
     options.threads = runtime::configure_threads(options.threads, comm->local_size());
     if (options.keep_denormals) at::globalContext().setFlushDenormal(false);
     nlohmann::json out = {{"ranks", comm->size()},

@@ -23,9 +23,9 @@ namespace {
 using Clock = std::chrono::steady_clock;
 double since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
-constexpr double kClipNorm = 5.0;       // distgru-train's default
-constexpr double kLearningRate = 1e-3;  // distgru-train's default
-constexpr int64_t kEvalBatch = 256;     // distgru-train's default, per rank
+constexpr double kClipNorm = train::kDefaultClipGradNorm;
+constexpr double kLearningRate = train::kDefaultLearningRate;
+constexpr int64_t kEvalBatch = train::kDefaultEvalBatchSize;  // per rank
 
 data::ShardMeta expected_meta(const Options& o, const std::string& split) {
   train::TrainConfig sizes;
@@ -71,7 +71,7 @@ nlohmann::json run_train(const Options& o, dist::Communicator& comm) {
   // distgru-train's defaults: 1 MB buckets, reduced during backward where the
   // backend allows, so the sync time below is what backward did not hide.
   dist::GradientSyncOptions sync_options;
-  sync_options.bucket_bytes = 1000000;
+  sync_options.bucket_bytes = static_cast<int64_t>(train::kDefaultBucketMb * 1e6);
   sync_options.overlap = comm.serialized_threads_ok();
   dist::GradientSync sync(comm, params, sync_options);
 

@@ -51,7 +51,7 @@ int main(int argc, char** argv) {
     }
     if (checkpoint.empty() || data_dir.empty()) throw cli::UsageError("--checkpoint and --data are required (see --help)");
 
-    auto comm = dist::create_communicator(session, dist::parse_backend(backend), std::chrono::seconds(300));
+    auto comm = dist::create_communicator(session, parse_choice<dist::Backend>(backend, "--backend"), dist::kDefaultCollectiveTimeout);
     runtime::configure_threads(static_cast<int>(threads), comm->local_size());
     auto loaded = train::load_model(checkpoint, comm->device());
     data::ShardedDataset dataset(data_dir, split, train::shard_meta(loaded.config, split), verify);

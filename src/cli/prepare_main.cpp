@@ -6,11 +6,16 @@
 #include <cstdio>
 #include <iostream>
 
+#include "common/choice_option.h"
 #include "common/error.h"
 #include "common/log.h"
 #include "data/prepare.h"
 
 namespace po = boost::program_options;
+
+namespace distgru::data {
+DISTGRU_CHOICE_OPTION(Truncation)
+}  // namespace distgru::data
 
 namespace {
 
@@ -31,7 +36,6 @@ constexpr const char* kDescription =
 
 int main(int argc, char** argv) {
   distgru::data::PrepareOptions opt;
-  std::string truncate;
   po::options_description desc(kDescription);
   // clang-format off
   desc.add_options()
@@ -48,8 +52,9 @@ int main(int argc, char** argv) {
       ("sentence-size", po::value(&opt.sentence_size)->default_value(opt.sentence_size),
        "tokens per review including the start token")
       ("seed", po::value(&opt.seed)->default_value(opt.seed), "shuffle seed")
-      ("truncate", po::value(&truncate)->default_value("end"),
-       "which words of a review longer than the sentence to keep: end | start")
+      ("truncate", po::value(&opt.truncation)->default_value(opt.truncation, distgru::choice_name(opt.truncation)),
+       ("which words of a review longer than the sentence to keep: " +
+        distgru::choice_list<distgru::data::Truncation>(" | ", " | ")).c_str())
       ("max-train", po::value(&opt.max_train)->default_value(opt.max_train),
        "keep only this many training reviews (0: all), for quick runs")
       ("max-test", po::value(&opt.max_test)->default_value(opt.max_test),
@@ -73,11 +78,6 @@ int main(int argc, char** argv) {
               << "Try 'distgru-prepare --help'.\n";
     return kExitUsage;
   }
-  if (truncate != "end" && truncate != "start") {
-    std::cerr << "distgru-prepare: --truncate must be 'end' or 'start', got '" << truncate << "'\n";
-    return kExitUsage;
-  }
-  opt.keep_end = truncate == "end";
 
   distgru::init_logging(0, 1);
   try {

@@ -36,7 +36,7 @@ constexpr size_t kRocPoints = 400;
 // Scores the test split with the run's best model; every rank calls this.
 report::ScoredReviews score_test_split(dist::MpiSession& session, const std::string& checkpoint_dir,
                                        std::string data_dir, int64_t batch_size, int64_t threads) {
-  auto comm = dist::create_communicator(session, dist::Backend::kAuto, std::chrono::seconds(300));
+  auto comm = dist::create_communicator(session, dist::Backend::kAuto, dist::kDefaultCollectiveTimeout);
   runtime::configure_threads(static_cast<int>(threads), comm->local_size());
   auto loaded = train::load_model(checkpoint_dir, comm->device());
   if (data_dir.empty()) data_dir = loaded.config.data_dir;

@@ -35,7 +35,7 @@ int main(int argc, char** argv) {
     const auto& config = *args.config;
     runtime::install_stop_signal_handlers();
     const auto start = std::chrono::steady_clock::now();
-    auto comm = dist::create_communicator(session, dist::parse_backend(config.backend),
+    auto comm = dist::create_communicator(session, config.backend,
                                           std::chrono::seconds(config.collective_timeout));
     const int threads = runtime::configure_threads(static_cast<int>(config.threads), comm->local_size());
     spdlog::info("distgru-train: {} ranks ({} on this host), backend {}, {} threads per rank, {}, {}, {}",

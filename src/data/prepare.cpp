@@ -157,7 +157,7 @@ PrepareSummary prepare_imdb(const PrepareOptions& opt) {
     for (std::string& word : tokenize(corpus.train[i].text)) ++counts[std::move(word)];
   }
   const Vocabulary vocab = Vocabulary::build(
-      counts, opt.vocab_size, opt.keep_end ? Truncation::kKeepEnd : Truncation::kKeepStart);
+      counts, opt.vocab_size, opt.truncation);
   spdlog::info("{} distinct train words; vocabulary keeps {} (ids 3..{})", counts.size(),
                vocab.num_words(), vocab.num_words() + 2);
 

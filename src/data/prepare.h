@@ -8,17 +8,19 @@
 #include <string>
 #include <vector>
 
+#include "data/vocabulary.h"
+
 namespace distgru::data {
 
 struct PrepareOptions {
   std::string source, out_dir;
-  int32_t shards = 1, vocab_size = 20000, sentence_size = 256;
+  int32_t shards = 1, vocab_size = kDefaultVocabSize, sentence_size = kDefaultSentenceSize;
   uint64_t seed = 42;
   int32_t test_shards = 1;
   // > 0: keep only this many reviews of the split, the first ones of its
   // shuffled order (so still about balanced), for quick runs and tests.
   int64_t max_train = 0, max_test = 0;
-  bool keep_end = true;  // long reviews keep their last words (see Truncation)
+  Truncation truncation = Truncation::kKeepEnd;  // which words of a long review are kept
 };
 
 struct PrepareSummary {

@@ -10,13 +10,15 @@
 #include <vector>
 
 #include "data/h5.h"
+#include "data/vocabulary.h"
 
 namespace distgru::data {
 
 struct ShardMeta {
   std::string split;  // "train" or "test"
-  int32_t vocab_size = 20000, sentence_size = 256, pad_id = 0, start_id = 1, oov_id = 2,
-          index_offset = 2;
+  int32_t vocab_size = kDefaultVocabSize, sentence_size = kDefaultSentenceSize,
+          pad_id = TokenIds::kPad, start_id = TokenIds::kStart, oov_id = TokenIds::kOov,
+          index_offset = TokenIds::kIndexOffset;
   int32_t shard_index = 0, shard_count = 1;
   int64_t num_samples = 0;
 };

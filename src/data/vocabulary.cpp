@@ -78,7 +78,7 @@ Vocabulary Vocabulary::build(const std::unordered_map<std::string, int64_t>& cou
 void Vocabulary::save(const std::string& path) const {
   std::string out = std::string(kHeaderPrefix) + "vocab_size=" + std::to_string(vocab_size_) +
                     " index_offset=" + std::to_string(TokenIds::kIndexOffset) + " truncate=" +
-                    (truncation_ == Truncation::kKeepEnd ? "end" : "start") + "\n";
+                    choice_name(truncation_) + "\n";
   for (size_t i = 0; i < words_.size(); ++i) {
     out += words_[i];
     out += '\t';
@@ -117,10 +117,7 @@ Vocabulary Vocabulary::load(const std::string& path) {
   Truncation truncation = Truncation::kKeepStart;
   const size_t truncate_at = fields.find(" truncate=");
   if (header_ok && truncate_at != std::string_view::npos) {
-    const auto mode = fields.substr(truncate_at + 10);
-    DISTGRU_CHECK(mode == "end" || mode == "start",
-                  where() + "truncate must be 'end' or 'start', got '" + std::string(mode) + "'");
-    truncation = mode == "end" ? Truncation::kKeepEnd : Truncation::kKeepStart;
+    truncation = parse_choice<Truncation>(std::string(fields.substr(truncate_at + 10)), where() + "truncate");
   }
   DISTGRU_CHECK(header_ok, where() + "bad header '" + std::string(line) +
                                "', expected '# distgru vocab vocab_size=N index_offset=2'");

@@ -13,11 +13,19 @@
 #include <unordered_map>
 #include <vector>
 
+#include "common/choice.h"
+
 namespace distgru::data {
 
 struct TokenIds {
   static constexpr int32_t kPad = 0, kStart = 1, kOov = 2, kIndexOffset = 2;
 };
+
+// The tutorial's encoding, the default of distgru-prepare, the shards' check
+// and the model: ids for the 19,997 most frequent training words plus the
+// three reserved ones, and 256 tokens per review (<start> + 255 words).
+constexpr int32_t kDefaultVocabSize = 20000;
+constexpr int32_t kDefaultSentenceSize = 256;
 
 // Which part of a review longer than sentence_size - 1 words is kept. The end
 // by default, as Keras's pad_sequences (which the tutorial used): reviewers
@@ -60,3 +68,10 @@ class Vocabulary {
 };
 
 }  // namespace distgru::data
+
+template <>
+struct distgru::ChoiceNames<distgru::data::Truncation> {
+  using E = data::Truncation;
+  static constexpr std::array<std::pair<E, std::string_view>, 2> kValues{
+      {{E::kKeepEnd, "end"}, {E::kKeepStart, "start"}}};
+};

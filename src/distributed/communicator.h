@@ -10,9 +10,15 @@
 
 #include <torch/torch.h>
 
+#include <chrono>
 #include <string>
 
 namespace distgru::dist {
+
+// How long a collective may wait for the other ranks before the job is
+// aborted (--collective-timeout): long enough for rank 0 to write a
+// checkpoint or score the test set while the others wait in a collective.
+constexpr std::chrono::seconds kDefaultCollectiveTimeout{300};
 
 enum class ReduceOp { kSum, kMax, kMin };
 

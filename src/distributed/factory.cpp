@@ -8,13 +8,6 @@
 
 namespace distgru::dist {
 
-Backend parse_backend(const std::string& name) {
-  if (name == "auto") return Backend::kAuto;
-  if (name == "mpi") return Backend::kMpi;
-  if (name == "nccl") return Backend::kNccl;
-  DISTGRU_FAIL("unknown backend '" + name + "' (expected auto, mpi or nccl)");
-}
-
 bool nccl_compiled() { return DISTGRU_HAVE_NCCL != 0; }
 
 std::unique_ptr<Communicator> create_communicator(const MpiSession& session, Backend backend,

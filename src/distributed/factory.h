@@ -6,15 +6,13 @@
 #include <memory>
 #include <string>
 
+#include "common/choice.h"
 #include "distributed/communicator.h"
 #include "distributed/mpi_session.h"
 
 namespace distgru::dist {
 
 enum class Backend { kAuto, kMpi, kNccl };
-
-// "auto", "mpi" or "nccl"; throws on anything else.
-Backend parse_backend(const std::string& name);
 
 // True when this build contains the NCCL backend.
 bool nccl_compiled();
@@ -26,3 +24,10 @@ std::unique_ptr<Communicator> create_communicator(const MpiSession& session, Bac
                                                   std::chrono::seconds timeout);
 
 }  // namespace distgru::dist
+
+template <>
+struct distgru::ChoiceNames<distgru::dist::Backend> {
+  using E = dist::Backend;
+  static constexpr std::array<std::pair<E, std::string_view>, 3> kValues{
+      {{E::kAuto, "auto"}, {E::kMpi, "mpi"}, {E::kNccl, "nccl"}}};
+};

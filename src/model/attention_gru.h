@@ -13,16 +13,23 @@
 #include <cstdint>
 #include <string>
 
+#include "data/vocabulary.h"
+
 namespace distgru::model {
 
+// The tutorial's sizes.
+constexpr int64_t kDefaultEmbedDim = 100;      // GloVe 6B 100d fits without projection
+constexpr int64_t kDefaultHiddenSize = 128;    // GRU units per direction
+constexpr int64_t kDefaultAttentionSize = 32;  // width of the attention MLP's hidden layer
+
 struct ModelConfig {
-  int64_t vocab_size = 20000;      // the tutorial's vocabulary
-  int64_t embed_dim = 100;         // GloVe 6B 100d fits without projection
-  int64_t hidden_size = 128;       // GRU units per direction
-  int64_t attention_size = 32;     // width of the attention MLP's hidden layer
+  int64_t vocab_size = data::kDefaultVocabSize;
+  int64_t embed_dim = kDefaultEmbedDim;
+  int64_t hidden_size = kDefaultHiddenSize;
+  int64_t attention_size = kDefaultAttentionSize;
   int64_t num_classes = 2;         // negative / positive
   bool mask_padding = true;        // keep pad tokens out of the attention softmax
-  int64_t pad_id = 0;
+  int64_t pad_id = data::TokenIds::kPad;
   // Encode CPU tensors with the hand-written GRU of fast_gru.h (faster than
   // ATen's in training: one GEMM per step, fused gates, batched weight
   // gradients); CUDA tensors always use cuDNN through torch::nn::GRU.

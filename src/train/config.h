@@ -3,15 +3,38 @@
 // (Boost.Program_options). Command-line values override the file. The
 // effective config is printed at start and stored in every checkpoint as INI
 // text, so a checkpoint alone can rebuild its model.
+//
+// The settings are one table (train_settings(), common/option_table.h): the
+// flags, the config file keys, --help, the stored INI, the value checks and
+// the list of settings that define the model are all generated from it.
 
 #include <cstdint>
 #include <optional>
 #include <string>
 
+#include "common/option_table.h"
 #include "data/shard.h"
+#include "distributed/communicator.h"
+#include "distributed/factory.h"
 #include "model/attention_gru.h"
+#include "train/best_model.h"
+#include "train/lr_schedule.h"
 
 namespace distgru::train {
+
+// Defaults, each with its reason. The model's and the data's sizes are the
+// tutorial's (model/attention_gru.h, data/vocabulary.h).
+constexpr int64_t kDefaultGlobalBatch = 128;    // the tutorial's batch
+constexpr double kDefaultLearningRate = 1e-3;   // Adam's usual rate; the tutorial's 0.01 diverges more often
+constexpr double kDefaultClipGradNorm = 5.0;    // keeps the GRU's rare exploding gradients from derailing a step
+constexpr int64_t kDefaultEpochs = 3;           // validation accuracy stops rising after 3-4 epochs
+constexpr uint64_t kDefaultSeed = 42;
+constexpr double kDefaultValFraction = 0.1;     // 2,500 of the 25,000 training reviews
+constexpr int64_t kDefaultLogEvery = 20;        // a line every few seconds at full size
+constexpr int64_t kDefaultCheckpointEvery = 200;  // about a minute of training lost at most
+constexpr int64_t kDefaultKeepCheckpoints = 3;  // a corrupted newest one still leaves two to fall back to
+constexpr int64_t kDefaultEvalBatchSize = 256;  // per rank; scoring keeps no activations for backward
+constexpr double kDefaultBucketMb = 1.0;        // splits the 9 MB of gradients into the small layers and the embedding
 
 struct TrainConfig {
   // Data and output.
@@ -20,54 +43,58 @@ struct TrainConfig {
   std::string glove;                     // optional GloVe text file for the embedding
   bool verify_checksums = true;          // compare shards with manifest.json
 
-  // Model (the tutorial's sizes).
-  int64_t vocab_size = 20000;
-  int64_t sentence_size = 256;
-  int64_t embed_dim = 100;
-  int64_t hidden_size = 128;
-  int64_t attention_size = 32;
+  // Model.
+  int64_t vocab_size = data::kDefaultVocabSize;
+  int64_t sentence_size = data::kDefaultSentenceSize;
+  int64_t embed_dim = model::kDefaultEmbedDim;
+  int64_t hidden_size = model::kDefaultHiddenSize;
+  int64_t attention_size = model::kDefaultAttentionSize;
   bool mask_padding = true;
 
   // Optimisation.
-  int64_t batch_size = 128;              // GLOBAL batch, split across ranks
-  double learning_rate = 1e-3;           // Adam; the tutorial's 0.01 diverges more often
-  std::string lr_schedule = "constant";  // constant | linear | cosine (train/lr_schedule.h)
+  int64_t batch_size = kDefaultGlobalBatch;  // GLOBAL batch, split across ranks
+  double learning_rate = kDefaultLearningRate;
+  LrSchedule lr_schedule = LrSchedule::kConstant;
   int64_t warmup_steps = 0;              // linear warm-up before the schedule
   double lr_final_fraction = 0.0;        // where linear/cosine end, as a share of --lr
-  double clip_grad_norm = 5.0;           // 0 disables clipping
-  int64_t epochs = 3;
+  double clip_grad_norm = kDefaultClipGradNorm;  // 0 disables clipping
+  int64_t epochs = kDefaultEpochs;
   int64_t steps = 0;                     // > 0 overrides epochs
-  uint64_t seed = 42;
-  double val_fraction = 0.1;             // tail of the training split held out
-  std::string select_metric = "accuracy";  // how the best checkpoint is chosen
+  uint64_t seed = kDefaultSeed;
+  double val_fraction = kDefaultValFraction;  // tail of the training split held out
+  SelectMetric select_metric = SelectMetric::kAccuracy;
 
   // Schedule.
-  int64_t log_every = 20;
+  int64_t log_every = kDefaultLogEvery;
   int64_t eval_every = 0;                // 0: at the end of every epoch
-  int64_t checkpoint_every = 200;
-  int64_t keep_checkpoints = 3;
+  int64_t checkpoint_every = kDefaultCheckpointEvery;
+  int64_t keep_checkpoints = kDefaultKeepCheckpoints;
   std::string resume;                    // "", "auto" or a checkpoint path
-  int64_t eval_batch_size = 256;         // per rank
+  int64_t eval_batch_size = kDefaultEvalBatchSize;
 
   // Runtime.
-  std::string backend = "auto";          // auto | mpi | nccl
+  dist::Backend backend = dist::Backend::kAuto;
   int64_t threads = 0;                   // per rank; 0: cores / ranks on this host
-  int64_t collective_timeout = 300;      // seconds before a stuck NCCL call aborts
-  double bucket_mb = 1.0;                // gradient bucket size (dist/bucket_plan.h)
-  bool overlap_sync = true;              // reduce buckets during backward where the backend allows
+  int64_t collective_timeout = dist::kDefaultCollectiveTimeout.count();  // seconds, every backend
+  double bucket_mb = kDefaultBucketMb;
+  bool overlap_sync = true;              // reduce buckets during backward
 };
+
+// The table every view of the settings is generated from.
+const OptionTable<TrainConfig>& train_settings();
 
 struct ParsedArgs {
   std::optional<TrainConfig> config;  // empty when --help was asked for
   std::string help;
 };
 
-// Throws distgru::Error on an unknown flag, a bad value, or an unreadable
-// config file (naming it).
+// Throws distgru::Error on an unknown flag, a bad value (naming the key, the
+// value and the file it came from), or an unreadable config file.
 ParsedArgs parse_train_args(int argc, const char* const* argv);
 
 // "key = value" lines, one per setting, readable by config_from_ini.
 std::string to_ini(const TrainConfig& config);
+// Throws distgru::Error naming `origin` on an unknown key or a bad value.
 TrainConfig config_from_ini(const std::string& ini, const std::string& origin);
 
 model::ModelConfig model_config(const TrainConfig& config);

@@ -7,22 +7,6 @@
 
 namespace distgru::train {
 
-LrSchedule parse_lr_schedule(const std::string& name) {
-  if (name == "constant") return LrSchedule::kConstant;
-  if (name == "linear") return LrSchedule::kLinear;
-  if (name == "cosine") return LrSchedule::kCosine;
-  DISTGRU_FAIL("--lr-schedule must be constant, linear or cosine, not '" + name + "'");
-}
-
-std::string to_string(LrSchedule schedule) {
-  switch (schedule) {
-    case LrSchedule::kConstant: return "constant";
-    case LrSchedule::kLinear: return "linear";
-    case LrSchedule::kCosine: return "cosine";
-  }
-  return "constant";
-}
-
 double learning_rate_at(LrSchedule schedule, double base, int64_t step, int64_t total_steps,
                         int64_t warmup_steps, double final_fraction) {
   if (warmup_steps > 0 && step < warmup_steps) {

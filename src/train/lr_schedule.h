@@ -4,15 +4,12 @@
 // step is in the checkpoint, and the schedule in its config.
 
 #include <cstdint>
-#include <string>
+
+#include "common/choice.h"
 
 namespace distgru::train {
 
 enum class LrSchedule { kConstant, kLinear, kCosine };
-
-// "constant" | "linear" | "cosine"; throws distgru::Error naming the choices.
-LrSchedule parse_lr_schedule(const std::string& name);
-std::string to_string(LrSchedule schedule);
 
 // The rate for the update made at step `step` (0-based) of `total_steps`:
 // a linear warm-up over the first `warmup_steps` updates from base/warmup to
@@ -22,3 +19,10 @@ double learning_rate_at(LrSchedule schedule, double base, int64_t step, int64_t 
                         int64_t warmup_steps = 0, double final_fraction = 0.0);
 
 }  // namespace distgru::train
+
+template <>
+struct distgru::ChoiceNames<distgru::train::LrSchedule> {
+  using E = train::LrSchedule;
+  static constexpr std::array<std::pair<E, std::string_view>, 3> kValues{
+      {{E::kConstant, "constant"}, {E::kLinear, "linear"}, {E::kCosine, "cosine"}}};
+};

@@ -23,13 +23,6 @@ double seconds_since(Clock::time_point t) {
   return std::chrono::duration<double>(Clock::now() - t).count();
 }
 
-// Higher is better for every metric after this.
-double selection_score(const EvalResult& r, const std::string& metric) {
-  if (metric == "auc") return r.auc;
-  if (metric == "loss") return -r.loss;
-  return r.accuracy;
-}
-
 nlohmann::json eval_record(const EvalResult& r, int64_t step, const std::string& split) {
   return {{"step", step},         {"split", split},         {"samples", r.samples},
           {"accuracy", r.accuracy}, {"auc", r.auc},           {"loss", r.loss},
@@ -73,7 +66,6 @@ Trainer::Trainer(TrainConfig config, dist::Communicator& comm, FileSystem& files
   model_->to(comm_.device());
   auto params = model_->parameters();
   dist::broadcast_tensors(comm_, params, 0);
-  lr_schedule_ = parse_lr_schedule(config_.lr_schedule);
   optimizer_ = std::make_unique<torch::optim::Adam>(
       params, torch::optim::AdamOptions(config_.learning_rate));
   dist::GradientSyncOptions sync_options;
@@ -210,7 +202,7 @@ double Trainer::step_on(const torch::Tensor& tokens, const torch::Tensor& labels
   if (config_.clip_grad_norm > 0) {
     torch::nn::utils::clip_grad_norm_(model_->parameters(), config_.clip_grad_norm);
   }
-  last_lr_ = learning_rate_at(lr_schedule_, config_.learning_rate,
+  last_lr_ = learning_rate_at(config_.lr_schedule, config_.learning_rate,
                               state_.step, total_steps_, config_.warmup_steps, config_.lr_final_fraction);
   for (auto& group : optimizer_->param_groups()) {
     static_cast<torch::optim::AdamOptions&>(group.options()).lr(last_lr_);

@@ -85,7 +85,6 @@ class Trainer {
   int64_t local_batch_ = 0;
   int64_t steps_per_epoch_ = 0;
   int64_t total_steps_ = 0;
-  LrSchedule lr_schedule_ = LrSchedule::kConstant;  // config_.lr_schedule, parsed once
   double last_lr_ = 0.0;  // the rate of the last update (train/lr_schedule.h)
 
   model::AttentionGRU model_{nullptr};

@@ -97,10 +97,10 @@ TEST(Communicator, UnsupportedCallsSayWhichBackend) {
 }
 
 TEST(Factory, ParsesBackendNames) {
-  EXPECT_EQ(parse_backend("auto"), Backend::kAuto);
-  EXPECT_EQ(parse_backend("mpi"), Backend::kMpi);
-  EXPECT_EQ(parse_backend("nccl"), Backend::kNccl);
-  EXPECT_THROW(parse_backend("gloo"), Error);
+  EXPECT_EQ(parse_choice<Backend>("auto", "--backend"), Backend::kAuto);
+  EXPECT_EQ(parse_choice<Backend>("mpi", "--backend"), Backend::kMpi);
+  EXPECT_EQ(parse_choice<Backend>("nccl", "--backend"), Backend::kNccl);
+  EXPECT_THROW(parse_choice<Backend>("gloo", "--backend"), Error);
 }
 
 TEST(Factory, AutoPicksMpiWithoutGpus) {

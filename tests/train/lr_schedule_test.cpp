@@ -41,9 +41,9 @@ TEST(LrSchedule, LinearDecayAndWarmUp) {
 
 TEST(LrSchedule, NamesRoundTripAndUnknownOnesAreRefused) {
   for (auto s : {LrSchedule::kConstant, LrSchedule::kLinear, LrSchedule::kCosine})
-    EXPECT_EQ(parse_lr_schedule(to_string(s)), s);
+    EXPECT_EQ(parse_choice<LrSchedule>(choice_name(s), "--lr-schedule"), s);
   try {
-    parse_lr_schedule("exponential");
+    parse_choice<LrSchedule>("exponential", "--lr-schedule");
     FAIL();
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("constant, linear or cosine, not 'exponential'"), std::string::npos);
