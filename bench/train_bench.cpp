@@ -14,6 +14,7 @@
 #include "data/sampler.h"
 #include "data/shard.h"
 #include "distributed/gradient_sync.h"
+#include "distributed/tensor_collectives.h"
 #include "train/config.h"
 #include "train/evaluator.h"
 
@@ -72,7 +73,7 @@ nlohmann::json run_train(const Options& o, dist::Communicator& comm) {
   // backend allows, so the sync time below is what backward did not hide.
   dist::GradientSyncOptions sync_options;
   sync_options.bucket_bytes = static_cast<int64_t>(train::kDefaultBucketMb * 1e6);
-  sync_options.overlap = comm.serialized_threads_ok();
+  sync_options.overlap = true;
   dist::GradientSync sync(comm, params, sync_options);
 
   std::vector<double> step_s, sync_s, backward_s;

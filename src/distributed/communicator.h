@@ -5,13 +5,24 @@
 // sees the model: gradient_sync.h decides what to reduce.
 //
 // Every method marked "collective" must be called by every rank, in the same
-// order, with tensors of the same shape and dtype. Calls come from one thread
-// at a time.
+// order, with tensors of the same shape and dtype. Each collective comes in
+// two forms: `*_async` starts it and returns a Work handle at once (work.h),
+// so a caller can overlap it with computation and wait when it needs the
+// result; the plain form starts it and waits for it with timeout(). The
+// asynchronous calls may come from any thread (gradient hooks run on
+// autograd's), one at a time: the order in which they are started is the
+// order the ranks must agree on.
+//
+// Tensors handed to an asynchronous call are kept alive by its Work handle;
+// the caller must not read or write them until wait() returns.
 
 #include <torch/torch.h>
 
 #include <chrono>
+#include <cstdint>
 #include <string>
+
+#include "distributed/work.h"
 
 namespace distgru::dist {
 
@@ -38,23 +49,33 @@ class Communicator {
   // Where tensors handed to this communicator must live (CPU for mpi, this
   // rank's GPU for nccl); the trainer puts the model there too.
   virtual torch::Device device() const = 0;
-  // Whether collectives may come from one other thread while the thread that
-  // made this communicator makes none (MPI_THREAD_SERIALIZED): the gradient
-  // sync's communication thread needs it.
-  virtual bool serialized_threads_ok() const = 0;
+  // How long the blocking forms wait (--collective-timeout), for every backend.
+  std::chrono::milliseconds timeout() const { return timeout_; }
 
   // collective: in place over a contiguous tensor.
-  virtual void allreduce(torch::Tensor& tensor, ReduceOp op = ReduceOp::kSum) = 0;
+  virtual WorkHandle allreduce_async(torch::Tensor tensor, ReduceOp op = ReduceOp::kSum) = 0;
   // collective: root's contents replace everyone's.
-  virtual void broadcast(torch::Tensor& tensor, int root) = 0;
+  virtual WorkHandle broadcast_async(torch::Tensor tensor, int root) = 0;
   // collective: `output` has size() * input.numel() elements; rank r's input
   // lands at offset r * input.numel().
-  virtual void allgather(const torch::Tensor& input, torch::Tensor& output) = 0;
+  virtual WorkHandle allgather_async(torch::Tensor input, torch::Tensor output) = 0;
   // collective
-  virtual void barrier() = 0;
+  virtual WorkHandle barrier_async() = 0;
+
+  // collective: the asynchronous forms, waited for with timeout().
+  void allreduce(torch::Tensor& tensor, ReduceOp op = ReduceOp::kSum);
+  void broadcast(torch::Tensor& tensor, int root);
+  void allgather(const torch::Tensor& input, torch::Tensor& output);
+  void barrier();
 
  protected:
-  Communicator() = default;
+  explicit Communicator(std::chrono::milliseconds timeout) : timeout_(timeout) {}
+
+  // "allreduce (sum) of 185000 float" and the like, for Work::what().
+  static std::string describe(const char* op, const torch::Tensor& tensor, const std::string& detail = "");
+
+ private:
+  const std::chrono::milliseconds timeout_;
 };
 
 }  // namespace distgru::dist

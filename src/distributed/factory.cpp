@@ -15,14 +15,13 @@ std::unique_ptr<Communicator> create_communicator(const MpiSession& session, Bac
   if (backend == Backend::kAuto) {
     backend = (nccl_compiled() && torch::cuda::is_available()) ? Backend::kNccl : Backend::kMpi;
   }
-  auto mpi = std::make_unique<MpiCommunicator>(session);
+  auto mpi = std::make_unique<MpiCommunicator>(session, MpiCommunicator::Scope::kWorld, timeout);
   if (backend == Backend::kMpi) return mpi;
 #if DISTGRU_HAVE_NCCL
   DISTGRU_CHECK(torch::cuda::is_available(),
                 "backend nccl needs CUDA tensors, but this LibTorch sees no CUDA device");
   return std::make_unique<NcclCommunicator>(std::move(mpi), timeout);
 #else
-  (void)timeout;
   DISTGRU_FAIL("backend nccl was requested but this build has no NCCL (CMake did not find it)");
 #endif
 }

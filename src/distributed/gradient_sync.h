@@ -1,8 +1,8 @@
 #pragma once
 // What to reduce, separate from how: GradientSync owns one flat (fused) buffer
 // for all gradients, as Horovod's fusion buffer and DDP's buckets, set up once
-// at construction. The buffer is cut into buckets (dist/bucket_plan.h); each
-// step reduces every bucket once, in plan order, on every rank. The
+// at construction. The buffer is cut into buckets (distributed/bucket_plan.h);
+// each step reduces every bucket once, in plan order, on every rank. The
 // communicator never sees the model.
 //
 // Zero copy: at construction every parameter's .grad() becomes a view into the
@@ -14,14 +14,11 @@
 //
 // Overlap (options.overlap): a hook on each parameter copies its gradient
 // into the bucket as soon as autograd has it, and a bucket whose gradients are
-// all in is handed to a communication thread, which allreduces it while
-// backward goes on with the layers below. Buckets are launched strictly in
+// all in is started as an asynchronous allreduce (communicator.h) while
+// backward goes on with the layers below. Buckets are started strictly in
 // plan order, so every rank issues the same collectives in the same order
-// whatever order its hooks fire in. The main thread makes no collective call
-// between begin_backward() and allreduce_gradients(), so the communicator is
-// only ever used by one thread at a time (MPI_THREAD_SERIALIZED). The sums are
-// the same as the single fused allreduce's: each element is reduced once,
-// across the same ranks.
+// whatever order its hooks fire in. The sums are the same as the single fused
+// allreduce's: each element is reduced once, across the same ranks.
 //
 // Summing (not averaging) is deliberate: the trainer scales each rank's loss by
 // 1/global_batch, so the sum over ranks is exactly the gradient of the mean
@@ -30,7 +27,6 @@
 #include <torch/torch.h>
 
 #include <memory>
-#include <string>
 #include <vector>
 
 #include "distributed/bucket_plan.h"
@@ -40,16 +36,17 @@ namespace distgru::dist {
 
 struct GradientSyncOptions {
   int64_t bucket_bytes = 0;  // <= 0: one bucket (a single fused allreduce)
-  bool overlap = false;      // reduce buckets during backward, on a communication thread
+  bool overlap = false;      // start each bucket's allreduce from backward's hooks
 };
 
 class GradientSync {
  public:
   // `params` must all have the same dtype and live on comm.device(). Rebinds
   // each parameter's .grad() to its view of the flat buffer (keeping any
-  // values it had). With overlap, `comm` must accept calls from a second
-  // thread while this one makes none (Communicator::serialized_threads_ok).
+  // values it had).
   GradientSync(Communicator& comm, std::vector<torch::Tensor> params, GradientSyncOptions options = {});
+  // Removes the hooks. Buckets still in flight (a step unwinding from an
+  // error) are left to their Work handles, which keep the buffer alive.
   ~GradientSync();
   GradientSync(const GradientSync&) = delete;
   GradientSync& operator=(const GradientSync&) = delete;
@@ -60,8 +57,9 @@ class GradientSync {
 
   // collective: after backward, sums every parameter's .grad() across ranks,
   // in place. A parameter without a gradient on this rank contributes zeros
-  // and receives the sum (so replicas stay identical). With overlap this waits
-  // for the buckets already in flight and reduces the rest.
+  // and receives the sum (so replicas stay identical). Starts the buckets not
+  // started yet and waits for all of them with comm.timeout(); throws
+  // distgru::Error naming the bucket's collective when the wait runs out.
   void allreduce_gradients();
 
   int64_t numel() const { return plan_.numel; }
@@ -73,33 +71,22 @@ class GradientSync {
   double last_seconds() const { return last_seconds_; }
 
  private:
-  struct Overlap;  // hooks' and communication thread's shared state
+  struct Hooks;  // state shared with the gradient hooks
 
-  void reduce_in_place();  // the non-overlapped path
+  void copy_stray_gradients_in();  // the non-overlapped path
 
   Communicator& comm_;
-  GradientSyncOptions options_;
   // Constant after construction.
+  GradientSyncOptions options_;
   std::vector<torch::Tensor> params_;
   BucketPlan plan_;
   torch::Tensor flat_;
   std::vector<torch::Tensor> views_;         // views_[i]: params_[i]'s slice of flat_ (shared storage)
   std::vector<torch::Tensor> bucket_views_;  // bucket_views_[b]: bucket b's slice of flat_
-  std::shared_ptr<Overlap> overlap_;         // set when options_.overlap
+  std::shared_ptr<Hooks> hooks_;             // set when options_.overlap
   std::vector<unsigned> hook_handles_;
+  // Updated every step.
   double last_seconds_ = 0.0;
 };
-
-// collective: replaces every rank's tensors with root's (one fused broadcast).
-void broadcast_tensors(Communicator& comm, const std::vector<torch::Tensor>& tensors, int root = 0);
-
-// collective: root's `text` on every rank (other ranks' argument is ignored).
-std::string broadcast_string(Communicator& comm, const std::string& text, int root = 0);
-
-// collective: true on every rank when all ranks hold bit-identical tensors.
-bool tensors_identical_across_ranks(Communicator& comm, const std::vector<torch::Tensor>& tensors);
-
-// Copies the tensors into one new flat tensor (same dtype as the first).
-torch::Tensor flatten_tensors(const std::vector<torch::Tensor>& tensors);
 
 }  // namespace distgru::dist

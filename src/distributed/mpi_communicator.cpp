@@ -31,12 +31,29 @@ MPI_Op mpi_op(ReduceOp op) {
   DISTGRU_FAIL("unknown ReduceOp");
 }
 
+const char* op_name(ReduceOp op) {
+  switch (op) {
+    case ReduceOp::kSum: return "sum";
+    case ReduceOp::kMax: return "max";
+    case ReduceOp::kMin: return "min";
+  }
+  return "?";
+}
+
 // MPI counts are int: send larger buffers in pieces.
 constexpr int64_t kMaxChunk = INT_MAX / 2;
 
+bool threads_allowed() {
+  int provided = MPI_THREAD_SINGLE;
+  DISTGRU_MPI_CHECK(MPI_Query_thread(&provided));
+  return provided >= MPI_THREAD_SERIALIZED;
+}
+
 }  // namespace
 
-MpiCommunicator::MpiCommunicator(const MpiSession& /*session*/, Scope scope) {
+MpiCommunicator::MpiCommunicator(const MpiSession& /*session*/, Scope scope, std::chrono::milliseconds timeout)
+    : Communicator(timeout) {
+  std::lock_guard<std::mutex> lock(mpi_call_mutex());
   DISTGRU_MPI_CHECK(MPI_Comm_dup(scope == Scope::kWorld ? MPI_COMM_WORLD : MPI_COMM_SELF, &comm_));
   DISTGRU_MPI_CHECK(MPI_Comm_set_errhandler(comm_, MPI_ERRORS_RETURN));
   DISTGRU_MPI_CHECK(MPI_Comm_rank(comm_, &rank_));
@@ -46,12 +63,22 @@ MpiCommunicator::MpiCommunicator(const MpiSession& /*session*/, Scope scope) {
   DISTGRU_MPI_CHECK(MPI_Comm_rank(local, &local_rank_));
   DISTGRU_MPI_CHECK(MPI_Comm_size(local, &local_size_));
   DISTGRU_MPI_CHECK(MPI_Comm_free(&local));
+  queue_ = std::make_unique<WorkQueue>(threads_allowed(), mpi_call_mutex());
 }
 
 MpiCommunicator::~MpiCommunicator() {
+  const bool abandoned = queue_->shutdown();
   int finalized = 0;
   MPI_Finalized(&finalized);
-  if (comm_ != MPI_COMM_NULL && !finalized) MPI_Comm_free(&comm_);
+  // An abandoned operation is still inside MPI on comm_: leave it be.
+  if (comm_ != MPI_COMM_NULL && !finalized && !abandoned) {
+    std::lock_guard<std::mutex> lock(mpi_call_mutex());
+    MPI_Comm_free(&comm_);
+  }
+}
+
+std::string MpiCommunicator::numbered(std::string what) {
+  return what + " (collective #" + std::to_string(++started_) + ")";
 }
 
 void MpiCommunicator::check_cpu(const torch::Tensor& tensor, const char* op) const {
@@ -62,31 +89,37 @@ void MpiCommunicator::check_cpu(const torch::Tensor& tensor, const char* op) con
   DISTGRU_CHECK(tensor.is_contiguous(), std::string("mpi ") + op + ": tensor must be contiguous");
 }
 
-void MpiCommunicator::allreduce(torch::Tensor& tensor, ReduceOp op) {
+WorkHandle MpiCommunicator::allreduce_async(torch::Tensor tensor, ReduceOp op) {
   check_cpu(tensor, "allreduce");
   const auto type = mpi_type(tensor.scalar_type());
-  auto* data = static_cast<char*>(tensor.data_ptr());
-  const int64_t n = tensor.numel();
-  for (int64_t off = 0; off < n; off += kMaxChunk) {
-    const int count = static_cast<int>(std::min(kMaxChunk, n - off));
-    DISTGRU_MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, data + off * tensor.element_size(), count, type,
-                                    mpi_op(op), comm_));
-  }
+  return queue_->submit(numbered(describe("allreduce", tensor, op_name(op))), [comm = comm_, tensor, type, op] {
+    auto* data = static_cast<char*>(tensor.data_ptr());
+    const int64_t n = tensor.numel();
+    for (int64_t off = 0; off < n; off += kMaxChunk) {
+      const int count = static_cast<int>(std::min(kMaxChunk, n - off));
+      DISTGRU_MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, data + off * tensor.element_size(), count, type,
+                                      mpi_op(op), comm));
+    }
+  });
 }
 
-void MpiCommunicator::broadcast(torch::Tensor& tensor, int root) {
+WorkHandle MpiCommunicator::broadcast_async(torch::Tensor tensor, int root) {
   check_cpu(tensor, "broadcast");
   DISTGRU_CHECK(root >= 0 && root < size_, "mpi broadcast: root out of range");
   const auto type = mpi_type(tensor.scalar_type());
-  auto* data = static_cast<char*>(tensor.data_ptr());
-  const int64_t n = tensor.numel();
-  for (int64_t off = 0; off < n; off += kMaxChunk) {
-    const int count = static_cast<int>(std::min(kMaxChunk, n - off));
-    DISTGRU_MPI_CHECK(MPI_Bcast(data + off * tensor.element_size(), count, type, root, comm_));
-  }
+  return queue_->submit(numbered(describe("broadcast", tensor, "from rank " + std::to_string(root))),
+                        [comm = comm_, tensor, type, root] {
+                          auto* data = static_cast<char*>(tensor.data_ptr());
+                          const int64_t n = tensor.numel();
+                          for (int64_t off = 0; off < n; off += kMaxChunk) {
+                            const int count = static_cast<int>(std::min(kMaxChunk, n - off));
+                            DISTGRU_MPI_CHECK(
+                                MPI_Bcast(data + off * tensor.element_size(), count, type, root, comm));
+                          }
+                        });
 }
 
-void MpiCommunicator::allgather(const torch::Tensor& input, torch::Tensor& output) {
+WorkHandle MpiCommunicator::allgather_async(torch::Tensor input, torch::Tensor output) {
   check_cpu(input, "allgather");
   check_cpu(output, "allgather");
   DISTGRU_CHECK(output.numel() == input.numel() * size_ &&
@@ -94,17 +127,14 @@ void MpiCommunicator::allgather(const torch::Tensor& input, torch::Tensor& outpu
                 "mpi allgather: output must hold size() * input.numel() of the same dtype");
   DISTGRU_CHECK(input.numel() <= INT_MAX, "mpi allgather: input too large");
   const auto type = mpi_type(input.scalar_type());
-  DISTGRU_MPI_CHECK(MPI_Allgather(input.data_ptr(), static_cast<int>(input.numel()), type,
-                                  output.data_ptr(), static_cast<int>(input.numel()), type,
-                                  comm_));
+  return queue_->submit(numbered(describe("allgather", input)), [comm = comm_, input, output, type] {
+    DISTGRU_MPI_CHECK(MPI_Allgather(input.data_ptr(), static_cast<int>(input.numel()), type,
+                                    output.data_ptr(), static_cast<int>(input.numel()), type, comm));
+  });
 }
 
-void MpiCommunicator::barrier() { DISTGRU_MPI_CHECK(MPI_Barrier(comm_)); }
-
-bool MpiCommunicator::serialized_threads_ok() const {
-  int provided = MPI_THREAD_SINGLE;
-  DISTGRU_MPI_CHECK(MPI_Query_thread(&provided));
-  return provided >= MPI_THREAD_SERIALIZED;
+WorkHandle MpiCommunicator::barrier_async() {
+  return queue_->submit(numbered("barrier"), [comm = comm_] { DISTGRU_MPI_CHECK(MPI_Barrier(comm)); });
 }
 
 }  // namespace distgru::dist

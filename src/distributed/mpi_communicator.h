@@ -2,11 +2,21 @@
 // Communicator over MPI for CPU tensors. Owns a duplicate of MPI_COMM_WORLD so
 // its traffic never mixes with anyone else's, and a node-local communicator
 // from MPI_Comm_split_type for local rank and size.
+//
+// Every MPI call of a collective is made by the communicator's own thread
+// (work_queue.h), one at a time, under the process-wide MPI lock
+// (mpi_session.h), so collectives started from the main thread and from
+// autograd's gradient hooks never meet inside MPI (MPI_THREAD_SERIALIZED),
+// and a wait can give up after timeout() while the call is still blocked.
 
 #include <mpi.h>
 
+#include <atomic>
+#include <memory>
+
 #include "distributed/communicator.h"
 #include "distributed/mpi_session.h"
+#include "distributed/work_queue.h"
 
 namespace distgru::dist {
 
@@ -16,8 +26,10 @@ class MpiCommunicator final : public Communicator {
   // one, for single-process references in tests and tools).
   enum class Scope { kWorld, kSelf };
 
-  // The session must outlive the communicator.
-  explicit MpiCommunicator(const MpiSession& session, Scope scope = Scope::kWorld);
+  // collective (kWorld): every rank constructs it. The session must outlive
+  // the communicator.
+  explicit MpiCommunicator(const MpiSession& session, Scope scope = Scope::kWorld,
+                           std::chrono::milliseconds timeout = kDefaultCollectiveTimeout);
   ~MpiCommunicator() override;
 
   int rank() const override { return rank_; }
@@ -26,15 +38,16 @@ class MpiCommunicator final : public Communicator {
   int local_size() const override { return local_size_; }
   std::string backend() const override { return "mpi"; }
   torch::Device device() const override { return torch::kCPU; }
-  bool serialized_threads_ok() const override;
 
-  void allreduce(torch::Tensor& tensor, ReduceOp op) override;
-  void broadcast(torch::Tensor& tensor, int root) override;
-  void allgather(const torch::Tensor& input, torch::Tensor& output) override;
-  void barrier() override;
+  WorkHandle allreduce_async(torch::Tensor tensor, ReduceOp op) override;
+  WorkHandle broadcast_async(torch::Tensor tensor, int root) override;
+  WorkHandle allgather_async(torch::Tensor input, torch::Tensor output) override;
+  WorkHandle barrier_async() override;
 
  private:
   void check_cpu(const torch::Tensor& tensor, const char* op) const;
+  // "<what> (collective #N)"
+  std::string numbered(std::string what);
 
   // Constant after construction.
   MPI_Comm comm_ = MPI_COMM_NULL;
@@ -42,6 +55,9 @@ class MpiCommunicator final : public Communicator {
   int size_ = 1;
   int local_rank_ = 0;
   int local_size_ = 1;
+  std::unique_ptr<WorkQueue> queue_;
+
+  std::atomic<int64_t> started_{0};  // collectives started so far
 };
 
 }  // namespace distgru::dist

@@ -20,10 +20,10 @@ MpiSession::MpiSession(int* argc, char*** argv) {
   DISTGRU_MPI_CHECK(MPI_Initialized(&initialized));
   DISTGRU_CHECK(!initialized, "MpiSession: MPI is already initialised");
   int provided = 0;
-  // SERIALIZED: the gradient sync's communication thread makes MPI calls while
-  // the main thread computes, never while the main thread makes its own. An
-  // MPI that provides less is used from the main thread only
-  // (MpiCommunicator::serialized_threads_ok).
+  // SERIALIZED: each communicator's thread makes its MPI calls while the main
+  // thread computes, one thread at a time (mpi_call_mutex). An MPI that
+  // provides less is called from the thread that starts each collective
+  // (work_queue.h), with no overlap and no deadline.
   DISTGRU_MPI_CHECK(MPI_Init_thread(argc, argv, MPI_THREAD_SERIALIZED, &provided));
   // Errors as return codes, so every call site can throw with its context.
   DISTGRU_MPI_CHECK(MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN));
@@ -41,6 +41,11 @@ MpiSession::~MpiSession() {
   int finalized = 0;
   MPI_Finalized(&finalized);
   if (!finalized) MPI_Finalize();
+}
+
+std::mutex& mpi_call_mutex() {
+  static std::mutex mutex;
+  return mutex;
 }
 
 void abort_job(int code) {

@@ -4,6 +4,7 @@
 // in main(). A failure anywhere else goes through abort_job(), which takes the
 // whole job down instead of leaving the other ranks blocked in a collective.
 
+#include <mutex>
 #include <string>
 
 namespace distgru::dist {
@@ -24,6 +25,12 @@ class MpiSession {
   int size_ = 1;
   std::string hostname_;
 };
+
+// The lock held around every MPI call made outside the main thread's start
+// and end (communicators' calls, from their threads): MPI is initialised with
+// MPI_THREAD_SERIALIZED, which allows calls from any thread but never two at
+// once.
+std::mutex& mpi_call_mutex();
 
 // Ends every rank of the job with `code` (MPI_Abort when MPI is up, else exit).
 [[noreturn]] void abort_job(int code);

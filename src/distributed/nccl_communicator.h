@@ -2,9 +2,10 @@
 // Communicator over NCCL for CUDA tensors. Bootstrapped through MPI: rank 0
 // creates the NCCL unique id and broadcasts it. Each rank uses the GPU given by
 // its local rank. Collectives run on a private stream ordered after the legacy
-// default stream (where LibTorch's kernels run unless told otherwise), and the
-// host waits for them with a timeout: a peer that never arrives aborts the
-// communicator and throws instead of hanging the job.
+// default stream (where LibTorch's kernels run unless told otherwise); each
+// returns a Work whose wait() polls the collective's completion event and
+// ncclCommGetAsyncError against the deadline, so a peer that never arrives
+// aborts the communicator and throws instead of hanging the job.
 
 #include <chrono>
 #include <memory>
@@ -14,13 +15,10 @@
 
 namespace distgru::dist {
 
-class NcclComm;
-class CudaStream;
-class CudaEvent;
-
 class NcclCommunicator final : public Communicator {
  public:
-  NcclCommunicator(std::unique_ptr<MpiCommunicator> bootstrap, std::chrono::seconds timeout);
+  // collective: every rank constructs it.
+  NcclCommunicator(std::unique_ptr<MpiCommunicator> bootstrap, std::chrono::milliseconds timeout);
   ~NcclCommunicator() override;
 
   int rank() const override { return bootstrap_->rank(); }
@@ -28,35 +26,31 @@ class NcclCommunicator final : public Communicator {
   int local_rank() const override { return bootstrap_->local_rank(); }
   int local_size() const override { return bootstrap_->local_size(); }
   std::string backend() const override { return "nccl"; }
-  // Yes: every call makes this rank's device current in the calling thread
-  // first, so the gradient sync's communication thread can drive it; its
-  // collectives run on the private stream while backward's kernels go on on
-  // the default stream.
-  bool serialized_threads_ok() const override { return true; }
-  torch::Device device() const override { return {torch::kCUDA, static_cast<int8_t>(device_)}; }
+  torch::Device device() const override;
 
-  void allreduce(torch::Tensor& tensor, ReduceOp op) override;
-  void broadcast(torch::Tensor& tensor, int root) override;
-  void allgather(const torch::Tensor& input, torch::Tensor& output) override;
-  void barrier() override;
+  // Each makes this rank's GPU current in the calling thread first (autograd
+  // runs gradient hooks on a thread of its own), queues the collective on
+  // the private stream after the kernels already queued on the default one,
+  // and returns at once.
+  WorkHandle allreduce_async(torch::Tensor tensor, ReduceOp op) override;
+  WorkHandle broadcast_async(torch::Tensor tensor, int root) override;
+  WorkHandle allgather_async(torch::Tensor input, torch::Tensor output) override;
+  WorkHandle barrier_async() override;
+
+  struct State;  // the NCCL communicator, stream and device, shared with Work handles
 
  private:
-  // Makes device_ current in the calling thread (CUDA's current device is per
-  // thread) and checks the tensor is on it.
-  void enter(const torch::Tensor& tensor, const char* op) const;
-  // Makes the private stream wait for work already queued on the default stream.
-  void order_after_default_stream();
-  // Blocks until the private stream is idle; aborts the communicator and throws
-  // after timeout_ or on an asynchronous NCCL error.
-  void wait(const char* op);
+  // Checks the tensor is a contiguous CUDA tensor on this rank's GPU.
+  void check(const torch::Tensor& tensor, const char* op) const;
+  // Runs `launch` (which queues one NCCL call on the private stream) after
+  // the default stream's work, and returns a Work for it.
+  template <typename Launch>
+  WorkHandle start(std::string what, std::vector<torch::Tensor> keep_alive, Launch launch);
 
   // Constant after construction.
   std::unique_ptr<MpiCommunicator> bootstrap_;
-  std::chrono::seconds timeout_;
-  int device_ = 0;
-  std::unique_ptr<CudaStream> stream_;
-  std::unique_ptr<CudaEvent> ready_;
-  std::unique_ptr<NcclComm> comm_;
+  std::shared_ptr<State> state_;
+  int64_t started_ = 0;  // guarded by state_->mu
 };
 
 }  // namespace distgru::dist

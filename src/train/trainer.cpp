@@ -5,6 +5,7 @@
 #include <filesystem>
 
 #include "common/error.h"
+#include "distributed/tensor_collectives.h"
 #include "common/log.h"
 #include "data/vocabulary.h"
 #include "model/glove.h"
@@ -70,7 +71,7 @@ Trainer::Trainer(TrainConfig config, dist::Communicator& comm, FileSystem& files
       params, torch::optim::AdamOptions(config_.learning_rate));
   dist::GradientSyncOptions sync_options;
   sync_options.bucket_bytes = static_cast<int64_t>(config_.bucket_mb * 1e6);
-  sync_options.overlap = config_.overlap_sync && comm_.serialized_threads_ok();
+  sync_options.overlap = config_.overlap_sync;
   sync_ = std::make_unique<dist::GradientSync>(comm_, params, sync_options);
   spdlog::info("model: {} parameters, gradient buffer {:.1f} MB, backend {} on {}",
                model::parameter_count(*model_), sync_->bytes() / 1e6, comm_.backend(),

@@ -2,6 +2,9 @@
 // contributes values built from r, so every sum is known in closed form.
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <thread>
+
 #include "common/error.h"
 #include "distributed/factory.h"
 #include "distributed/mpi_communicator.h"
@@ -94,6 +97,56 @@ TEST(Communicator, UnsupportedCallsSayWhichBackend) {
   }
   auto strided = torch::zeros({4, 4}).t();
   EXPECT_THROW(comm.allreduce(strided, ReduceOp::kSum), Error);
+}
+
+// Several collectives in flight at once, waited for in any order: each
+// completes with its own closed-form sum, and the caller computes meanwhile.
+TEST(Communicator, AsynchronousCollectivesOverlapAndCompleteInOrder) {
+  MpiCommunicator comm(testing::mpi_session());
+  const int r = comm.rank(), p = comm.size();
+  std::vector<torch::Tensor> tensors;
+  std::vector<WorkHandle> works;
+  for (int k = 0; k < 4; ++k) {
+    tensors.push_back(torch::full({1000 * (k + 1)}, static_cast<double>(r + k), torch::kDouble));
+    works.push_back(comm.allreduce_async(tensors.back(), ReduceOp::kSum));
+  }
+  auto busy = torch::randn({200, 200}).mm(torch::randn({200, 200}));  // the caller goes on
+  EXPECT_EQ(busy.size(0), 200);
+  for (int k = 3; k >= 0; --k) {
+    works[static_cast<size_t>(k)]->wait(comm.timeout());
+    EXPECT_TRUE(works[static_cast<size_t>(k)]->completed());
+    EXPECT_TRUE(torch::equal(tensors[static_cast<size_t>(k)],
+                             torch::full({1000 * (k + 1)}, p * (p - 1) / 2.0 + p * k, torch::kDouble)));
+  }
+  EXPECT_NE(works[2]->what().find("allreduce (sum) of 3000 Double (collective #"), std::string::npos)
+      << works[2]->what();
+}
+
+// A rank that arrives late: the others' wait gives up at the deadline with a
+// message naming the collective; the late rank's arrival then completes it.
+TEST(Communicator, AWaitGivesUpAtTheDeadlineNamingTheCollective) {
+  MpiCommunicator comm(testing::mpi_session(), MpiCommunicator::Scope::kWorld, std::chrono::milliseconds(500));
+  if (comm.size() < 2) GTEST_SKIP() << "needs a second rank to be late";
+  EXPECT_EQ(comm.timeout(), std::chrono::milliseconds(500));
+  auto t = torch::ones({16});
+  if (comm.rank() == comm.size() - 1) std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  auto work = comm.allreduce_async(t, ReduceOp::kSum);
+  if (comm.rank() == 0) {
+    const auto start = std::chrono::steady_clock::now();
+    try {
+      work->wait(comm.timeout());
+      FAIL() << "rank 0 should have given up waiting";
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find("allreduce (sum) of 16 Float (collective #1): not completed within 0.5 s"),
+                std::string::npos)
+          << e.what();
+    }
+    const double waited = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    EXPECT_GE(waited, 0.5);
+    EXPECT_LT(waited, 1.4);
+  }
+  work->wait(std::chrono::seconds(30));
+  EXPECT_TRUE(torch::equal(t, torch::full({16}, static_cast<float>(comm.size()))));
 }
 
 TEST(Factory, ParsesBackendNames) {

@@ -6,6 +6,7 @@
 
 #include "common/error.h"
 #include "distributed/gradient_sync.h"
+#include "distributed/tensor_collectives.h"
 #include "distributed/mpi_communicator.h"
 #include "support/mpi_env.h"
 #include "support/synthetic_data.h"

@@ -1,0 +1,142 @@
+#include "distributed/work_queue.h"
+
+#include <condition_variable>
+#include <deque>
+#include <exception>
+#include <thread>
+
+#include "common/error.h"
+
+namespace distgru::dist {
+namespace {
+
+// How long the destructor waits for a running operation before leaving it
+// to its thread.
+constexpr std::chrono::seconds kShutdownGrace{2};
+
+class QueuedWork final : public Work {
+ public:
+  explicit QueuedWork(std::string what) : what_(std::move(what)) {}
+
+  void wait(std::chrono::milliseconds timeout) override {
+    std::unique_lock<std::mutex> lock(mu_);
+    if (!cv_.wait_for(lock, timeout, [&] { return done_; })) {
+      DISTGRU_FAIL(timeout_message(what_, timeout));
+    }
+    if (error_) std::rethrow_exception(error_);
+  }
+
+  bool completed() override {
+    std::lock_guard<std::mutex> lock(mu_);
+    return done_;
+  }
+
+  const std::string& what() const override { return what_; }
+
+  void finish(std::exception_ptr error) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      done_ = true;
+      error_ = std::move(error);
+    }
+    cv_.notify_all();
+  }
+
+ private:
+  const std::string what_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool done_ = false;  // guarded by mu_
+  std::exception_ptr error_;
+};
+
+struct Entry {
+  std::shared_ptr<QueuedWork> work;
+  std::function<void()> run;
+};
+
+void run_entry(Entry& entry, std::mutex& call_mutex) {
+  std::exception_ptr error;
+  try {
+    std::lock_guard<std::mutex> lock(call_mutex);
+    entry.run();
+  } catch (...) {
+    error = std::current_exception();
+  }
+  entry.run = nullptr;  // drops the tensors the operation held
+  entry.work->finish(error);
+}
+
+}  // namespace
+
+struct WorkQueue::State {
+  std::mutex mu;
+  std::condition_variable cv;
+  // Guarded by mu.
+  std::deque<Entry> queue;
+  bool running = false;
+  bool stop = false;
+};
+
+WorkQueue::WorkQueue(bool threaded, std::mutex& call_mutex)
+    : threaded_(threaded), call_mutex_(call_mutex), state_(std::make_shared<State>()) {
+  if (!threaded_) return;
+  std::thread([state = state_, &call_mutex] {
+    for (;;) {
+      Entry entry;
+      {
+        std::unique_lock<std::mutex> lock(state->mu);
+        state->cv.wait(lock, [&] { return state->stop || !state->queue.empty(); });
+        if (state->queue.empty()) return;
+        entry = std::move(state->queue.front());
+        state->queue.pop_front();
+        state->running = true;
+      }
+      run_entry(entry, call_mutex);
+      {
+        std::lock_guard<std::mutex> lock(state->mu);
+        state->running = false;
+      }
+      state->cv.notify_all();
+    }
+  }).detach();  // joined by the destructor's handshake below, or abandoned
+}
+
+WorkQueue::~WorkQueue() { shutdown(); }
+
+bool WorkQueue::shutdown() {
+  if (!threaded_ || shut_down_) return abandoned_;
+  shut_down_ = true;
+  std::deque<Entry> cancelled;
+  {
+    std::unique_lock<std::mutex> lock(state_->mu);
+    state_->stop = true;
+    cancelled.swap(state_->queue);
+    state_->cv.notify_all();
+    // The thread exits once it is idle; wait for that, a little.
+    abandoned_ = !state_->cv.wait_for(lock, kShutdownGrace, [&] { return !state_->running; });
+  }
+  for (auto& entry : cancelled) {
+    entry.work->finish(std::make_exception_ptr(
+        Error(entry.work->what() + ": cancelled, the communicator was destroyed before it ran")));
+  }
+  return abandoned_;
+}
+
+WorkHandle WorkQueue::submit(std::string what, std::function<void()> run) {
+  Entry entry{std::make_shared<QueuedWork>(std::move(what)), std::move(run)};
+  auto work = entry.work;
+  if (!threaded_) {
+    run_entry(entry, call_mutex_);
+    return work;
+  }
+  {
+    std::lock_guard<std::mutex> lock(state_->mu);
+    DISTGRU_CHECK(!state_->stop, work->what() + ": the communicator is shutting down");
+    state_->queue.push_back(std::move(entry));
+  }
+  state_->cv.notify_all();
+  return work;
+}
+
+}  // namespace distgru::dist

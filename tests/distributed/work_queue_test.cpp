@@ -1,0 +1,115 @@
+// The queue that makes a communicator's blocking calls on its own thread:
+// order, overlap with the caller, deadlines, errors and shutdown, without MPI.
+#include "distributed/work_queue.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <thread>
+#include <vector>
+
+#include "common/error.h"
+
+namespace distgru::dist {
+namespace {
+
+using namespace std::chrono_literals;
+
+std::mutex& test_mutex() {
+  static std::mutex m;
+  return m;
+}
+
+TEST(WorkQueue, RunsInQueueOrderWhileTheCallerGoesOn) {
+  WorkQueue queue(/*threaded=*/true, test_mutex());
+  std::vector<int> order;
+  std::atomic<bool> release{false};
+  auto first = queue.submit("first", [&] {
+    while (!release) std::this_thread::sleep_for(1ms);
+    order.push_back(1);
+  });
+  auto second = queue.submit("second", [&] { order.push_back(2); });
+  // The caller is not blocked by the running operation.
+  EXPECT_FALSE(first->completed());
+  EXPECT_FALSE(second->completed());
+  release = true;
+  second->wait(5s);
+  EXPECT_TRUE(first->completed());
+  EXPECT_EQ(order, (std::vector<int>{1, 2}));
+  first->wait(0ms);  // already done: returns at once
+}
+
+TEST(WorkQueue, AWaitThatRunsOutNamesTheOperationAndTheDeadline) {
+  WorkQueue queue(true, test_mutex());
+  std::atomic<bool> release{false};
+  auto work = queue.submit("allreduce (sum) of 7 float (collective #3)", [&] {
+    while (!release) std::this_thread::sleep_for(1ms);
+  });
+  const auto start = std::chrono::steady_clock::now();
+  try {
+    work->wait(200ms);
+    FAIL() << "the wait should have run out";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("allreduce (sum) of 7 float (collective #3): not completed within 0.2 s"),
+              std::string::npos)
+        << e.what();
+  }
+  EXPECT_GE(std::chrono::steady_clock::now() - start, 200ms);
+  release = true;
+  work->wait(5s);  // it finishes later after all
+}
+
+TEST(WorkQueue, AFailureReachesTheWaiter) {
+  WorkQueue queue(true, test_mutex());
+  auto work = queue.submit("broadcast", [] { DISTGRU_FAIL("MPI_Bcast failed"); });
+  EXPECT_THROW(work->wait(5s), Error);
+  auto next = queue.submit("next", [] {});
+  next->wait(5s);  // the queue carries on
+}
+
+TEST(WorkQueue, OperationsHoldTheCallMutex) {
+  WorkQueue queue(true, test_mutex());
+  std::unique_lock<std::mutex> held(test_mutex());
+  std::atomic<bool> ran{false};
+  auto work = queue.submit("needs the lock", [&] { ran = true; });
+  std::this_thread::sleep_for(50ms);
+  EXPECT_FALSE(ran);  // waits for the lock another thread holds
+  held.unlock();
+  work->wait(5s);
+  EXPECT_TRUE(ran);
+}
+
+TEST(WorkQueue, ShutdownCancelsWhatIsQueuedAndLeavesAStuckOperation) {
+  std::atomic<bool> release{false};
+  WorkHandle stuck, queued;
+  {
+    WorkQueue queue(true, test_mutex());
+    stuck = queue.submit("stuck", [&] {
+      while (!release) std::this_thread::sleep_for(1ms);
+    });
+    queued = queue.submit("queued", [] {});
+    std::this_thread::sleep_for(20ms);
+    EXPECT_TRUE(queue.shutdown());  // abandoned after the grace
+  }
+  try {
+    queued->wait(1s);
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("queued: cancelled"), std::string::npos) << e.what();
+  }
+  release = true;
+  stuck->wait(5s);  // the detached thread still finishes it
+}
+
+TEST(WorkQueue, WithoutAThreadEachOperationRunsWhenSubmitted) {
+  WorkQueue queue(/*threaded=*/false, test_mutex());
+  bool ran = false;
+  auto work = queue.submit("inline", [&] { ran = true; });
+  EXPECT_TRUE(ran);
+  EXPECT_TRUE(work->completed());
+  EXPECT_FALSE(queue.shutdown());
+}
+
+}  // namespace
+}  // namespace distgru::dist
