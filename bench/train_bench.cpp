@@ -1,8 +1,9 @@
 // Training and evaluation throughput, and shard reading: the suites that run
-// the model. The training loop is Trainer::step_on's, step for step (forward,
-// loss summed / global batch, backward, GradientSync, clip 5, Adam), spelt out
-// here so the gradient-sync part of each step can be timed on its own (with
-// overlap: the part backward did not hide).
+// the model. Each training step is distgru-train's own (train/train_step.h:
+// forward, loss summed / global batch, backward with the buckets reduced as
+// they fill, clip, Adam, at distgru-train's defaults), and its StepTimes tell
+// the gradient sync's share apart (with overlap: the part backward did not
+// hide).
 
 #include <unistd.h>
 
@@ -17,6 +18,7 @@
 #include "distributed/tensor_collectives.h"
 #include "train/config.h"
 #include "train/evaluator.h"
+#include "train/train_step.h"
 
 namespace distgru::bench {
 namespace {
@@ -68,36 +70,21 @@ nlohmann::json run_train(const Options& o, dist::Communicator& comm) {
   model::AttentionGRU model(o.model_config());
   auto params = model->parameters();
   dist::broadcast_tensors(comm, params, 0);
-  torch::optim::Adam adam(params, torch::optim::AdamOptions(kLearningRate));
-  // distgru-train's defaults: 1 MB buckets, reduced during backward where the
-  // backend allows, so the sync time below is what backward did not hide.
-  dist::GradientSyncOptions sync_options;
-  sync_options.bucket_bytes = static_cast<int64_t>(train::kDefaultBucketMb * 1e6);
-  sync_options.overlap = true;
-  dist::GradientSync sync(comm, params, sync_options);
+  train::StepOptions step_options;
+  step_options.clip_grad_norm = kClipNorm;
+  step_options.sync.bucket_bytes = static_cast<int64_t>(train::kDefaultBucketMb * 1e6);
+  step_options.sync.overlap = true;  // distgru-train's default
+  train::TrainStep training(model, comm, step_options);
 
   std::vector<double> step_s, sync_s, backward_s;
   for (int64_t i = 0; i < o.warmup + o.steps; ++i) {
-    auto x = tokens.narrow(0, i * local, local);
-    auto y = labels.narrow(0, i * local, local);
-    const auto start = Clock::now();
-    sync.begin_backward();
-    auto out = model->forward(x);
-    auto loss = torch::nn::functional::cross_entropy(
-                    out.logits, y,
-                    torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum)) /
-                static_cast<double>(o.batch_size);
-    loss.backward();
-    const double compute = since(start);
-    const auto sync_start = Clock::now();
-    sync.allreduce_gradients();
-    const double synced = since(sync_start);
-    torch::nn::utils::clip_grad_norm_(params, kClipNorm);
-    adam.step();
+    const auto times = training.run(tokens.narrow(0, i * local, local), labels.narrow(0, i * local, local),
+                                o.batch_size, kLearningRate)
+                           .times;
     if (i >= o.warmup) {
-      step_s.push_back(since(start));
-      sync_s.push_back(synced);
-      backward_s.push_back(compute);
+      step_s.push_back(times.total());
+      sync_s.push_back(times.sync);
+      backward_s.push_back(times.forward + times.backward);
     }
   }
   // Rank 0's view; every rank waits for the slowest in the allreduce anyway.
@@ -113,9 +100,9 @@ nlohmann::json run_train(const Options& o, dist::Communicator& comm) {
                       {"sync_seconds", Stats::of(sync_s).to_json()},
                       {"sync_share", Stats::of(share).to_json()},
                       {"forward_backward_seconds", Stats::of(backward_s).to_json()},
-                      {"gradient_mb", sync.bytes() / 1e6},
-                      {"gradient_buckets", sync.plan().describe()},
-                      {"sync_overlapped", sync.overlapping()},
+                      {"gradient_mb", training.sync().bytes() / 1e6},
+                      {"gradient_buckets", training.sync().plan().describe()},
+                      {"sync_overlapped", training.sync().overlapping()},
                       {"flops_per_step", training_flops_per_sample(o) * o.batch_size},
                       {"steps", o.steps},
                       {"warmup", o.warmup}};

@@ -45,12 +45,13 @@ SegmentPlan plan_segment(int64_t n, int64_t global_batch, uint64_t seed, int64_t
   std::vector<char> taken(static_cast<size_t>(n), 0);
   for (size_t j = 0; j < earlier.size(); ++j) {
     const int w = earlier[j].world_size;
-    DISTGRU_CHECK(w > 0 && earlier[j].steps >= 0, "plan_segment: bad earlier segment");
+    DISTGRU_CHECK(w > 0 && earlier[j].steps >= 0 && earlier[j].global_batch >= w,
+                  "plan_segment: bad earlier segment");
     std::vector<std::vector<int64_t>> consumed(static_cast<size_t>(w));
     for (int q = 0; q < w; ++q) {
       auto order = rank_order(taken, n, seed, epoch, j, q, w);
       const auto used = std::min<int64_t>(static_cast<int64_t>(order.size()),
-                                          earlier[j].steps * local_batch(global_batch, q, w));
+                                          earlier[j].steps * local_batch(earlier[j].global_batch, q, w));
       order.resize(static_cast<size_t>(used));
       consumed[static_cast<size_t>(q)] = std::move(order);
     }

@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "common/error.h"
+#include "train/config.h"
 
 namespace fs = std::filesystem;
 
@@ -38,20 +39,28 @@ CheckpointContents read_header(torch::serialize::InputArchive& in, const std::st
                 path + ": checkpoint format " + std::to_string(format) + " but this build reads " +
                     std::to_string(kCheckpointFormat));
   CheckpointContents c;
-  c.state.step = read_long(in, "state/step");
-  c.state.epoch = read_long(in, "state/epoch");
-  c.state.step_in_epoch = read_long(in, "state/step_in_epoch");
-  c.state.world_size = read_long(in, "state/world_size");
-  c.state.best_metric = read_double(in, "state/best_metric");
-  c.state.best_step = read_long(in, "state/best_step");
-  torch::Tensor segments;
-  in.read("state/segments", segments);
-  for (int64_t i = 0; i < segments.size(0); ++i) {
-    c.state.segments.emplace_back(segments[i][0].item<int64_t>(), segments[i][1].item<int64_t>());
-  }
   torch::Tensor config;
   in.read("config", config);
   c.config_ini.assign(static_cast<const char*>(config.data_ptr()), config.numel());
+  c.state.step = read_long(in, "state/step");
+  auto& position = c.state.position;
+  position.epoch = read_long(in, "state/epoch");
+  position.step_in_epoch = read_long(in, "state/step_in_epoch");
+  position.world_size = static_cast<int>(read_long(in, "state/world_size"));
+  c.state.best_metric = read_double(in, "state/best_metric");
+  c.state.best_step = read_long(in, "state/best_step");
+  // Global batches were recorded from distgru 0.2 on; before, every segment
+  // ran with the batch of the config the checkpoint stores.
+  torch::Tensor batch, segments, segment_batches;
+  const bool has_batches = in.try_read("state/global_batch", batch);
+  position.global_batch = has_batches ? batch.item<int64_t>() : config_from_ini(c.config_ini, path).batch_size;
+  if (has_batches) in.read("state/segment_batches", segment_batches);
+  in.read("state/segments", segments);
+  for (int64_t i = 0; i < segments.size(0); ++i) {
+    position.earlier.push_back({static_cast<int>(segments[i][0].item<int64_t>()),
+                                has_batches ? segment_batches[i].item<int64_t>() : position.global_batch,
+                                segments[i][1].item<int64_t>()});
+  }
   return c;
 }
 
@@ -134,18 +143,25 @@ void save_checkpoint(const std::string& path, torch::nn::Module& model,
                      const std::string& config_ini, FileSystem& files) {
   torch::serialize::OutputArchive out;
   out.write("format", scalar(kCheckpointFormat));
+  const auto& position = state.position;
   out.write("state/step", scalar(state.step));
-  out.write("state/epoch", scalar(state.epoch));
-  out.write("state/step_in_epoch", scalar(state.step_in_epoch));
-  out.write("state/world_size", scalar(state.world_size));
+  out.write("state/epoch", scalar(position.epoch));
+  out.write("state/step_in_epoch", scalar(position.step_in_epoch));
+  out.write("state/world_size", scalar(static_cast<int64_t>(position.world_size)));
+  out.write("state/global_batch", scalar(position.global_batch));
   out.write("state/best_metric", scalar(state.best_metric));
   out.write("state/best_step", scalar(state.best_step));
-  auto segments = torch::zeros({static_cast<int64_t>(state.segments.size()), 2}, torch::kLong);
-  for (size_t i = 0; i < state.segments.size(); ++i) {
-    segments[i][0] = state.segments[i].first;
-    segments[i][1] = state.segments[i].second;
+  const auto k = static_cast<int64_t>(position.earlier.size());
+  auto segments = torch::zeros({k, 2}, torch::kLong);
+  auto segment_batches = torch::zeros({k}, torch::kLong);
+  for (int64_t i = 0; i < k; ++i) {
+    const auto& segment = position.earlier[static_cast<size_t>(i)];
+    segments[i][0] = static_cast<int64_t>(segment.world_size);
+    segments[i][1] = segment.steps;
+    segment_batches[i] = segment.global_batch;
   }
   out.write("state/segments", segments);
+  out.write("state/segment_batches", segment_batches);
   auto config = torch::empty({static_cast<int64_t>(config_ini.size())}, torch::kByte);
   std::memcpy(config.data_ptr(), config_ini.data(), config_ini.size());
   out.write("config", config);

@@ -17,21 +17,17 @@
 #include <vector>
 
 #include "common/file_system.h"
+#include "data/epoch_cursor.h"
 
 namespace distgru::train {
 
 constexpr int64_t kCheckpointFormat = 2;
 
 struct TrainState {
-  int64_t step = 0;            // optimiser steps taken
-  int64_t epoch = 0;           // epoch of the next step
-  int64_t step_in_epoch = 0;   // global steps already taken in that epoch
-  int64_t world_size = 1;      // ranks of the current segment of the epoch
-  // Earlier parts of this epoch run on other world sizes: (world_size, steps).
-  // The rest of the epoch visits only samples none of them consumed.
-  std::vector<std::pair<int64_t, int64_t>> segments;
-  double best_metric = 0.0;    // best validation score so far (higher is better)
-  int64_t best_step = -1;      // step of best.pt, -1 when none yet
+  int64_t step = 0;              // optimiser steps taken
+  data::EpochPosition position;  // where the next batch comes from (data/epoch_cursor.h)
+  double best_metric = 0.0;      // best validation score so far (higher is better)
+  int64_t best_step = -1;        // step of best.pt, -1 when none yet
 };
 
 struct CheckpointContents {

@@ -89,6 +89,32 @@ class ScoringProgress {
   StatusLine status_;
 };
 
+// Training time with the pauses for validation and checkpoints left out: of
+// the window since the last progress line (its samples/s) and of the run.
+class TrainingClock {
+ public:
+  using Clock = std::chrono::steady_clock;
+
+  double window_seconds() const { return seconds(window_start_, Clock::now()); }
+  void new_window() { window_start_ = Clock::now(); }
+  // Time from pause() to resume() counts as neither.
+  void pause() { paused_at_ = Clock::now(); }
+  void resume() {
+    const auto paused = Clock::now() - paused_at_;
+    excluded_ += paused;
+    window_start_ += paused;
+  }
+  double training_seconds() const { return seconds(start_, Clock::now()) - std::chrono::duration<double>(excluded_).count(); }
+
+ private:
+  static double seconds(Clock::time_point a, Clock::time_point b) { return std::chrono::duration<double>(b - a).count(); }
+
+  const Clock::time_point start_ = Clock::now();
+  Clock::time_point window_start_ = start_;
+  Clock::time_point paused_at_ = start_;
+  Clock::duration excluded_{0};
+};
+
 // "1h02m03s", "4m05s", "12s".
 std::string format_duration(double seconds);
 

@@ -5,24 +5,16 @@
 #include <filesystem>
 
 #include "common/error.h"
-#include "distributed/tensor_collectives.h"
 #include "common/log.h"
-#include "data/vocabulary.h"
-#include "model/glove.h"
+#include "distributed/tensor_collectives.h"
+#include "runtime/stop_signals.h"
 #include "train/lr_schedule.h"
 #include "train/progress.h"
-#include "runtime/stop_signals.h"
-
-namespace fs = std::filesystem;
+#include "train/rank_agreement.h"
+#include "train/replica.h"
 
 namespace distgru::train {
 namespace {
-
-using Clock = std::chrono::steady_clock;
-
-double seconds_since(Clock::time_point t) {
-  return std::chrono::duration<double>(Clock::now() - t).count();
-}
 
 nlohmann::json eval_record(const EvalResult& r, int64_t step, const std::string& split) {
   return {{"step", step},         {"split", split},         {"samples", r.samples},
@@ -31,303 +23,192 @@ nlohmann::json eval_record(const EvalResult& r, int64_t step, const std::string&
           {"fn", r.confusion.fn}};
 }
 
+StepOptions step_options(const TrainConfig& c) {
+  StepOptions o;
+  o.clip_grad_norm = c.clip_grad_norm;
+  o.sync.bucket_bytes = static_cast<int64_t>(c.bucket_mb * 1e6);
+  o.sync.overlap = c.overlap_sync;
+  return o;
+}
+
 }  // namespace
 
 Trainer::Trainer(TrainConfig config, dist::Communicator& comm, FileSystem& files)
-    : config_(std::move(config)), comm_(comm), files_(files), is_root_(comm.rank() == 0) {
-  const int rank = comm_.rank();
-  const int world = comm_.size();
-
-  // Data: this rank's block of the training range, the rest untouched.
-  train_set_ = std::make_unique<data::ShardedDataset>(
-      config_.data_dir, "train", shard_meta(config_, "train"), config_.verify_checksums);
-  const int64_t total = train_set_->size();
-  const auto held_out = static_cast<int64_t>(std::floor(static_cast<double>(total) * config_.val_fraction));
-  const int64_t n_train = total - held_out;
-  validation_range_ = {n_train, total};
-  steps_per_epoch_ = data::steps_per_epoch(n_train, config_.batch_size, world);
-  local_batch_ = data::local_batch(config_.batch_size, rank, world);
-  total_steps_ = config_.steps > 0 ? config_.steps : config_.epochs * steps_per_epoch_;
-  n_train_ = n_train;
-  block_ = data::block_of(n_train, rank, world);
-  local_ = load_samples(*train_set_, block_);
+    : config_(std::move(config)),
+      comm_(comm),
+      is_root_(comm.rank() == 0),
+      data_(config_, comm.rank(), comm.size()),
+      schedule_(config_, data::steps_per_epoch(data_.train_size(), config_.batch_size, comm.size())),
+      checkpoints_(config_.checkpoint_dir, config_.checkpoint_every, config_.keep_checkpoints, files),
+      model_(build_replica(config_, comm)),
+      step_(std::make_unique<TrainStep>(model_, comm, step_options(config_))),
+      cursor_(data_.train_size(), config_.batch_size, config_.seed, comm.rank(), comm.size()),
+      best_(config_.select_metric) {
   spdlog::info("data: {} training reviews ({} held out for validation), {} steps/epoch, {} steps, "
                "local batch {} of global {}",
-               n_train, held_out, steps_per_epoch_, total_steps_, local_batch_, config_.batch_size);
-
-  // Model: the same seed everywhere, then rank 0's parameters win, so replicas
-  // are identical even if initialisation ever differed across builds.
-  torch::manual_seed(config_.seed);
-  model_ = model::AttentionGRU(model_config(config_));
-  if (!config_.glove.empty() && is_root_) {
-    auto vocab = data::Vocabulary::load((fs::path(config_.data_dir) / "vocab.txt").string());
-    auto stats = model::load_glove(config_.glove, vocab, model_->embedding()->weight);
-    spdlog::info("glove: {} vectors read, {} vocabulary words initialised", stats.lines, stats.matched);
-  }
-  model_->to(comm_.device());
-  auto params = model_->parameters();
-  dist::broadcast_tensors(comm_, params, 0);
-  optimizer_ = std::make_unique<torch::optim::Adam>(
-      params, torch::optim::AdamOptions(config_.learning_rate));
-  dist::GradientSyncOptions sync_options;
-  sync_options.bucket_bytes = static_cast<int64_t>(config_.bucket_mb * 1e6);
-  sync_options.overlap = config_.overlap_sync;
-  sync_ = std::make_unique<dist::GradientSync>(comm_, params, sync_options);
+               data_.train_size(), data_.validation().size(), cursor_.steps_per_epoch(),
+               schedule_.total_steps(), data::local_batch(config_.batch_size, comm.rank(), comm.size()),
+               config_.batch_size);
+  const auto& sync = step_->sync();
   spdlog::info("model: {} parameters, gradient buffer {:.1f} MB, backend {} on {}",
-               model::parameter_count(*model_), sync_->bytes() / 1e6, comm_.backend(),
-               comm_.device().str());
-  spdlog::info("gradient sync: {}, {}", sync_->plan().describe(),
-               sync_->overlapping() ? "reduced during backward" : "reduced after backward");
-
-  if (is_root_ && !config_.checkpoint_dir.empty()) {
-    fs::create_directories(config_.checkpoint_dir);
-    metrics_ = std::make_unique<MetricsLog>((fs::path(config_.checkpoint_dir) / "metrics.jsonl").string());
+               model::parameter_count(*model_), sync.bytes() / 1e6, comm_.backend(), comm_.device().str());
+  spdlog::info("gradient sync: {}, {}", sync.plan().describe(),
+               sync.overlapping() ? "reduced during backward" : "reduced after backward");
+  if (is_root_ && checkpoints_.enabled()) {
+    checkpoints_.create_dir();
+    metrics_ = std::make_unique<MetricsLog>(checkpoints_.metrics_path());
   }
-  state_.world_size = world;
+  state_.position = cursor_.position();
   resume_if_asked();
 }
 
 Trainer::~Trainer() = default;
 
-std::string Trainer::agree_on_resume_path() {
-  // Rank 0 picks (skipping corrupted files) and everyone loads the same one.
-  std::string found;
-  if (is_root_) {
-    std::vector<std::string> skipped;
-    found = find_usable_checkpoint(config_.checkpoint_dir, &skipped).value_or("");
-    for (const auto& s : skipped) spdlog::warn("resume: skipping unusable checkpoint {}", s);
-    if (!skipped.empty() && !found.empty()) spdlog::warn("resume: falling back to {}", found);
-  }
-  return dist::broadcast_string(comm_, found, 0);
-}
-
 void Trainer::resume_if_asked() {
   if (config_.resume.empty()) return;
   std::string path = config_.resume;
   if (config_.resume == "auto") {
-    DISTGRU_CHECK(!config_.checkpoint_dir.empty(), "--resume auto needs --checkpoint-dir");
-    path = agree_on_resume_path();
+    DISTGRU_CHECK(checkpoints_.enabled(), "--resume auto needs --checkpoint-dir");
+    // Rank 0 picks (skipping corrupted files) and everyone loads the same one.
+    if (is_root_) {
+      std::vector<std::string> skipped;
+      path = checkpoints_.find_resume(&skipped).value_or("");
+      for (const auto& s : skipped) spdlog::warn("resume: skipping unusable checkpoint {}", s);
+      if (!skipped.empty() && !path.empty()) spdlog::warn("resume: falling back to {}", path);
+    }
+    path = dist::broadcast_string(comm_, path, 0);
     if (path.empty()) {
       spdlog::info("resume: no usable checkpoint in {} yet, starting from scratch", config_.checkpoint_dir);
       return;
     }
   }
-  auto header = read_checkpoint_header(path);
-  const auto differences = model_differences(config_from_ini(header.config_ini, path), config_);
+  const auto differences = model_differences(config_from_ini(read_checkpoint_header(path).config_ini, path), config_);
   DISTGRU_CHECK(differences.empty(), path + ": checkpoint was written for another model, refusing to "
                                             "resume (checkpoint vs config): " + differences);
-  auto contents = load_checkpoint(path, *model_, optimizer_.get());
-  state_ = contents.state;
-  if (state_.world_size != comm_.size()) {
-    // The rest of this epoch visits only samples the earlier ranks did not.
-    int64_t before = 0;
-    for (const auto& seg : state_.segments) before += seg.second;
-    if (state_.step_in_epoch > before) state_.segments.emplace_back(state_.world_size, state_.step_in_epoch - before);
-    spdlog::warn("resume: checkpoint written by {} ranks, continuing on {}; the rest of epoch {} visits "
-                 "the samples not yet seen in it, in a new order",
-                 state_.world_size, comm_.size(), state_.epoch + 1);
-    state_.world_size = comm_.size();
+  state_ = load_checkpoint(path, *model_, &step_->optimizer()).state;
+  const auto saved = state_.position;
+  if (cursor_.resume(saved)) {
+    std::string change = saved.world_size != comm_.size()
+                             ? fmt::format("written by {} ranks, continuing on {}", saved.world_size, comm_.size())
+                             : "";
+    if (saved.global_batch != config_.batch_size) {
+      change += fmt::format("{}written with global batch {}, continuing with {}", change.empty() ? "" : "; ",
+                            saved.global_batch, config_.batch_size);
+    }
+    spdlog::warn("resume: checkpoint {}; the rest of epoch {} visits the samples not yet seen in it, in a new order",
+                 change, saved.epoch + 1);
   }
+  state_.position = cursor_.position();
   if (state_.best_step >= 0) {
-    const auto best = fs::path(config_.checkpoint_dir) / "best.pt";
-    if (fs::is_regular_file(best) && !checkpoint_problem(best.string())) {
+    std::vector<torch::Tensor> best;
+    if (auto best_path = checkpoints_.usable_best()) {
       model::AttentionGRU copy(model_config(config_));
-      load_checkpoint(best.string(), *copy, nullptr);
-      for (auto& p : copy->parameters()) best_parameters_.push_back(p.detach().to(comm_.device()));
+      load_checkpoint(*best_path, *copy, nullptr);
+      for (auto& p : copy->parameters()) best.push_back(p.detach().to(comm_.device()));
     }
+    best_.restore(state_.best_metric, state_.best_step, std::move(best));
   }
-  spdlog::info("resume: {} at step {} (epoch {}, step {} of the epoch)", path, state_.step,
-               state_.epoch + 1, state_.step_in_epoch);
+  spdlog::info("resume: {} at step {} (epoch {}, step {} of the epoch)", path, state_.step, saved.epoch + 1,
+               saved.step_in_epoch);
 }
 
-bool Trainer::finished() const {
-  return config_.steps > 0 ? state_.step >= config_.steps : state_.epoch >= config_.epochs;
+void Trainer::log_step(double loss, double samples_per_second, const StepTimes& times) {
+  if (!metrics_) return;
+  metrics_->append({{"step", state_.step},
+                    {"epoch", cursor_.epoch() + (cursor_.at_epoch_start() ? 0 : 1)},
+                    {"loss", loss},
+                    {"samples_per_sec", samples_per_second},
+                    {"lr", last_lr_},
+                    {"sync_seconds", times.sync}});
 }
-
-void Trainer::next_batch(torch::Tensor& tokens, torch::Tensor& labels) {
-  for (;;) {
-    if (plan_epoch_ != state_.epoch) {
-      std::vector<data::Segment> earlier;
-      segment_offset_ = 0;
-      for (const auto& [world, steps] : state_.segments) {
-        earlier.push_back({static_cast<int>(world), steps});
-        segment_offset_ += steps;
-      }
-      plan_ = data::plan_segment(n_train_, config_.batch_size, config_.seed, state_.epoch, earlier,
-                                 comm_.rank(), comm_.size());
-      plan_epoch_ = state_.epoch;
-    }
-    if (state_.step_in_epoch - segment_offset_ < plan_.steps) break;
-    // Nothing left in this epoch for a full batch (possible after a resume
-    // on another world size): start the next one.
-    ++state_.epoch;
-    state_.step_in_epoch = 0;
-    state_.segments.clear();
-  }
-  const int64_t pos = state_.step_in_epoch - segment_offset_;
-  std::vector<int64_t> local(static_cast<size_t>(plan_.local_batch));
-  for (int64_t i = 0; i < plan_.local_batch; ++i) {
-    local[static_cast<size_t>(i)] = plan_.order[static_cast<size_t>(pos * plan_.local_batch + i)] - block_.begin;
-  }
-  auto index = torch::from_blob(local.data(), {plan_.local_batch}, torch::kLong);
-  tokens = local_.tokens.index_select(0, index).to(comm_.device());
-  labels = local_.labels.index_select(0, index).to(comm_.device());
-}
-
-void Trainer::advance_position() {
-  ++state_.step_in_epoch;
-  if (state_.step_in_epoch - segment_offset_ == plan_.steps) {
-    state_.step_in_epoch = 0;
-    state_.segments.clear();
-    ++state_.epoch;
-  }
-}
-
-int Trainer::agree_to_stop() {
-  auto flag = torch::tensor({static_cast<int32_t>(runtime::stop_signal())}, torch::kInt).to(comm_.device());
-  comm_.allreduce(flag, dist::ReduceOp::kMax);
-  return flag.item<int32_t>();
-}
-
-double Trainer::step_on(const torch::Tensor& tokens, const torch::Tensor& labels, int64_t global_batch) {
-  sync_->begin_backward();  // zeroes (or clears) every gradient, as zero_grad()
-  auto out = model_->forward(tokens);
-  // Sum over local samples / global batch: the allreduced SUM is then exactly
-  // the gradient of the global-batch mean, however samples are split.
-  auto loss = torch::nn::functional::cross_entropy(
-                  out.logits, labels,
-                  torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum)) /
-              static_cast<double>(global_batch);
-  loss.backward();
-  sync_->allreduce_gradients();
-  if (config_.clip_grad_norm > 0) {
-    torch::nn::utils::clip_grad_norm_(model_->parameters(), config_.clip_grad_norm);
-  }
-  last_lr_ = learning_rate_at(config_.lr_schedule, config_.learning_rate,
-                              state_.step, total_steps_, config_.warmup_steps, config_.lr_final_fraction);
-  for (auto& group : optimizer_->param_groups()) {
-    static_cast<torch::optim::AdamOptions&>(group.options()).lr(last_lr_);
-  }
-  optimizer_->step();
-  ++state_.step;
-  auto total = loss.detach().to(torch::kDouble).reshape({1});
-  comm_.allreduce(total, dist::ReduceOp::kSum);
-  return total.item<double>();
-}
-
-bool Trainer::due(int64_t every) const { return every > 0 && state_.step % every == 0; }
 
 void Trainer::validate() {
-  if (validation_range_.size() == 0) return;
-  auto r = evaluate(model_, comm_, *train_set_, validation_range_, config_.eval_batch_size);
-  const double score = selection_score(r, config_.select_metric);
-  const bool improved = state_.best_step < 0 || score > state_.best_metric;
-  spdlog::info("validation at step {}: accuracy {:.4f} auc {:.4f} loss {:.4f}{}", state_.step,
-               r.accuracy, r.auc, r.loss, improved ? " (best so far)" : "");
+  if (data_.validation().size() == 0) return;
+  auto r = evaluate(model_, comm_, data_.shards(), data_.validation(), config_.eval_batch_size);
+  const bool improved = best_.offer(r, state_.step, model_->parameters());
+  spdlog::info("validation at step {}: accuracy {:.4f} auc {:.4f} loss {:.4f}{}", state_.step, r.accuracy, r.auc,
+               r.loss, improved ? " (best so far)" : "");
   if (metrics_) metrics_->append(eval_record(r, state_.step, "validation"));
   if (!improved) return;
-  state_.best_metric = score;
-  state_.best_step = state_.step;
-  best_validation_ = r;
-  best_parameters_.clear();
-  for (const auto& p : model_->parameters()) best_parameters_.push_back(p.detach().clone());
-  if (is_root_ && !config_.checkpoint_dir.empty()) {
-    save_checkpoint((fs::path(config_.checkpoint_dir) / "best.pt").string(), *model_, nullptr,
-                    state_, to_ini(config_), files_);
-  }
+  state_.best_metric = best_.score();
+  state_.best_step = best_.step();
+  if (is_root_ && checkpoints_.enabled()) checkpoints_.save_best(*model_, state_, to_ini(config_));
 }
 
-void Trainer::save_step_checkpoint() {
-  if (!is_root_ || config_.checkpoint_dir.empty()) return;
-  const auto start = Clock::now();
-  const std::string name = checkpoint_name(state_.step);
-  save_checkpoint((fs::path(config_.checkpoint_dir) / name).string(), *model_, optimizer_.get(),
-                  state_, to_ini(config_), files_);
-  write_latest(config_.checkpoint_dir, name, files_);
-  prune_checkpoints(config_.checkpoint_dir, config_.keep_checkpoints);
-  spdlog::info("checkpoint {} written in {:.2f} s", name, seconds_since(start));
+void Trainer::save_checkpoint() {
+  if (!is_root_ || !checkpoints_.enabled()) return;
+  const auto start = std::chrono::steady_clock::now();
+  const auto path = checkpoints_.save_step(*model_, step_->optimizer(), state_, to_ini(config_));
+  spdlog::info("checkpoint {} written in {:.2f} s", std::filesystem::path(path).filename().string(),
+               std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
 }
 
 TrainResult Trainer::run() {
   TrainResult result;
-  Progress progress(total_steps_, steps_per_epoch_, config_.batch_size, state_.step);
-  const auto run_start = Clock::now();
-  auto window_start = Clock::now();
+  Progress progress(schedule_.total_steps(), cursor_.steps_per_epoch(), config_.batch_size, state_.step);
+  TrainingClock clock;
   const int64_t first_step = state_.step;
-  double excluded = 0.0;  // evaluation and checkpoint time, not training
   torch::Tensor tokens, labels;
   model_->train();
-  while (!finished()) {
-    next_batch(tokens, labels);
-    const double loss = step_on(tokens, labels, config_.batch_size);
-    advance_position();
-    const bool end_of_epoch = state_.step_in_epoch == 0;
-    DISTGRU_CHECK(std::isfinite(loss), "training diverged: loss is " + std::to_string(loss) +
-                                           " at step " + std::to_string(state_.step));
-    if (due(config_.log_every) || finished()) {
-      const auto line = progress.update(state_.step, loss, seconds_since(window_start));
+  while (!schedule_.finished(state_.step, cursor_.epoch())) {
+    data_.batch(cursor_.next_batch(), comm_.device(), tokens, labels);
+    last_lr_ = learning_rate_at(config_.lr_schedule, config_.learning_rate, state_.step, schedule_.total_steps(),
+                                config_.warmup_steps, config_.lr_final_fraction);
+    const auto stepped = step_->run(tokens, labels, config_.batch_size, last_lr_);
+    ++state_.step;
+    const bool epoch_ended = cursor_.advance();
+    state_.position = cursor_.position();
+    const auto agreed = agree_after_step(comm_, stepped.local_loss, runtime::stop_signal());
+    DISTGRU_CHECK(std::isfinite(agreed.loss), "training diverged: loss is " + std::to_string(agreed.loss) +
+                                                  " at step " + std::to_string(state_.step));
+    const bool last = schedule_.finished(state_.step, cursor_.epoch());
+    if (schedule_.log_due(state_.step, last)) {
+      const auto line = progress.update(state_.step, agreed.loss, clock.window_seconds());
       progress.show(line);  // one updating line on a terminal, else a log line
-      if (metrics_) {
-        metrics_->append({{"step", state_.step}, {"epoch", state_.epoch + (state_.step_in_epoch > 0)},
-                          {"loss", loss}, {"samples_per_sec", line.samples_per_second},
-                          {"lr", last_lr_}, {"sync_seconds", sync_->last_seconds()}});
-      }
-      window_start = Clock::now();
+      log_step(agreed.loss, line.samples_per_second, stepped.times);
+      clock.new_window();
     }
+    const bool validating = schedule_.validation_due(state_.step, epoch_ended);
     // A live line ends before anything else logs, so log lines never land in it.
-    if (finished() || due(config_.checkpoint_every) ||
-        (config_.eval_every > 0 ? due(config_.eval_every) : end_of_epoch)) {
-      progress.end_line();
-    }
-    const auto pause = Clock::now();
-    if (config_.eval_every > 0 ? due(config_.eval_every) : end_of_epoch) validate();
-    if (due(config_.checkpoint_every)) save_step_checkpoint();
-    if (const int signal = agree_to_stop()) {
-      const auto stop_start = Clock::now();
-      if (!due(config_.checkpoint_every)) save_step_checkpoint();
+    if (last || validating || checkpoints_.due(state_.step) || agreed.stop_signal) progress.end_line();
+    clock.pause();
+    if (validating) validate();
+    if (checkpoints_.due(state_.step)) save_checkpoint();
+    if (agreed.stop_signal) {
+      const auto stop_start = std::chrono::steady_clock::now();
+      if (checkpoints_.due_at_end(state_.step)) save_checkpoint();
       comm_.barrier();  // the checkpoint is safe before any rank exits
-      spdlog::warn("stopped by signal {} at step {}; checkpoint safe {:.2f} s after the step ended",
-                   signal, state_.step, seconds_since(stop_start));
+      spdlog::warn("stopped by signal {} at step {}; checkpoint safe {:.2f} s after the step ended", agreed.stop_signal,
+                   state_.step, std::chrono::duration<double>(std::chrono::steady_clock::now() - stop_start).count());
       result.steps = state_.step - first_step;
-      result.stop_signal = signal;
+      result.stop_signal = agreed.stop_signal;
       return result;
     }
-    const double paused = seconds_since(pause);
-    excluded += paused;
-    window_start += std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(paused));
+    clock.resume();
   }
   result.steps = state_.step - first_step;
-  result.train_seconds = seconds_since(run_start) - excluded;
+  result.train_seconds = clock.training_seconds();
   result.samples_per_second =
       result.train_seconds > 0 ? result.steps * config_.batch_size / result.train_seconds : 0.0;
   // A final validation unless the last step just had one.
-  if (validation_range_.size() > 0 && state_.best_step != state_.step &&
-      !(config_.eval_every > 0 ? due(config_.eval_every) : state_.step_in_epoch == 0)) {
-    validate();
-  }
-  if (!config_.checkpoint_dir.empty() && !due(config_.checkpoint_every)) save_step_checkpoint();
-  result.best_validation = best_validation_;
-  result.model_step = best_parameters_.empty() ? state_.step : state_.best_step;
+  if (best_.step() != state_.step && !schedule_.validation_due(state_.step, cursor_.at_epoch_start())) validate();
+  if (checkpoints_.due_at_end(state_.step)) save_checkpoint();
+  result.best_validation = best_.result();
+  result.model_step = best_.has_parameters() ? best_.step() : state_.step;
   result.test = test_best_model();
   return result;
 }
 
 EvalResult Trainer::test_best_model() {
-  if (!best_parameters_.empty()) {
-    torch::NoGradGuard no_grad;
-    auto params = model_->parameters();
-    for (size_t i = 0; i < params.size(); ++i) params[i].copy_(best_parameters_[i]);
-  }
-  data::ShardedDataset test_set(config_.data_dir, "test", shard_meta(config_, "test"),
-                                config_.verify_checksums);
-  spdlog::info("scoring {} test reviews with the parameters of step {}", test_set.size(),
-               best_parameters_.empty() ? state_.step : state_.best_step);
+  const bool best = best_.copy_into(model_->parameters());
+  const int64_t step = best ? best_.step() : state_.step;
+  data::ShardedDataset test_set(config_.data_dir, "test", shard_meta(config_, "test"), config_.verify_checksums);
+  spdlog::info("scoring {} test reviews with the parameters of step {}", test_set.size(), step);
   auto r = evaluate(model_, comm_, test_set, {0, test_set.size()}, config_.eval_batch_size);
-  if (is_root_ && !config_.checkpoint_dir.empty()) {
-    auto record = eval_record(r, best_parameters_.empty() ? state_.step : state_.best_step, "test");
+  if (is_root_ && checkpoints_.enabled()) {
+    const auto record = eval_record(r, step, "test");
     if (metrics_) metrics_->append(record);
-    write_file_atomic((fs::path(config_.checkpoint_dir) / "test_metrics.json").string(),
-                      dump_json(record, 2) + "\n", files_);
+    checkpoints_.save_text("test_metrics.json", dump_json(record, 2) + "\n");
   }
   return r;
 }

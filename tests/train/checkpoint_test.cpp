@@ -52,9 +52,10 @@ TEST_F(CheckpointTest, RoundTripRestoresModelOptimiserStateAndConfig) {
   train_one_step(a, opt_a);
   TrainState state;
   state.step = 7;
-  state.epoch = 2;
-  state.step_in_epoch = 3;
-  state.world_size = 2;
+  state.position.epoch = 2;
+  state.position.step_in_epoch = 3;
+  state.position.world_size = 2;
+  state.position.global_batch = 16;
   state.best_metric = 0.875;
   state.best_step = 5;
   const auto path = (dir_ / checkpoint_name(7)).string();
@@ -65,9 +66,10 @@ TEST_F(CheckpointTest, RoundTripRestoresModelOptimiserStateAndConfig) {
   torch::optim::Adam opt_b(b->parameters(), torch::optim::AdamOptions(0.01));
   auto contents = load_checkpoint(path, *b, &opt_b);
   EXPECT_EQ(contents.state.step, 7);
-  EXPECT_EQ(contents.state.epoch, 2);
-  EXPECT_EQ(contents.state.step_in_epoch, 3);
-  EXPECT_EQ(contents.state.world_size, 2);
+  EXPECT_EQ(contents.state.position.epoch, 2);
+  EXPECT_EQ(contents.state.position.step_in_epoch, 3);
+  EXPECT_EQ(contents.state.position.world_size, 2);
+  EXPECT_EQ(contents.state.position.global_batch, 16);
   EXPECT_DOUBLE_EQ(contents.state.best_metric, 0.875);
   EXPECT_EQ(contents.state.best_step, 5);
   EXPECT_EQ(contents.config_ini, to_ini(config_));
@@ -110,16 +112,51 @@ TEST_F(CheckpointTest, ResolvePrefersBestInADirectory) {
   EXPECT_THROW(resolve_checkpoint((dir_ / "nothing-here").string()), Error);
 }
 
-TEST_F(CheckpointTest, SegmentsOfAnEpochRoundTrip) {
+TEST_F(CheckpointTest, EpochPositionRoundTrips) {
   auto m = make_model(8);
   TrainState state;
-  state.segments = {{2, 17}, {3, 5}};
+  state.step = 40;
+  state.position.epoch = 2;
+  state.position.step_in_epoch = 25;
+  state.position.world_size = 4;
+  state.position.global_batch = 96;
+  state.position.earlier = {{2, 128, 17}, {3, 64, 5}};
   const auto path = (dir_ / "seg.pt").string();
   save_checkpoint(path, *m, nullptr, state, to_ini(config_));
-  auto back = read_checkpoint_header(path).state;
-  ASSERT_EQ(back.segments.size(), 2u);
-  EXPECT_EQ(back.segments[1].first, 3);
-  EXPECT_EQ(back.segments[1].second, 5);
+  const auto back = read_checkpoint_header(path).state;
+  EXPECT_EQ(back.step, 40);
+  EXPECT_EQ(back.position.epoch, 2);
+  EXPECT_EQ(back.position.step_in_epoch, 25);
+  EXPECT_EQ(back.position.world_size, 4);
+  EXPECT_EQ(back.position.global_batch, 96);
+  ASSERT_EQ(back.position.earlier.size(), 2u);
+  EXPECT_EQ(back.position.earlier[0].world_size, 2);
+  EXPECT_EQ(back.position.earlier[0].global_batch, 128);
+  EXPECT_EQ(back.position.earlier[0].steps, 17);
+  EXPECT_EQ(back.position.earlier[1].world_size, 3);
+  EXPECT_EQ(back.position.earlier[1].global_batch, 64);
+  EXPECT_EQ(back.position.earlier[1].steps, 5);
+}
+
+// A checkpoint of distgru before global batches were recorded (tests/train/
+// data/README.md): every segment ran with the batch of its stored config.
+TEST_F(CheckpointTest, OlderCheckpointsWithoutBatchesStillResume) {
+  const std::string path = std::string(DISTGRU_SOURCE_DIR) + "/tests/train/data/format2-two-segments.pt";
+  const auto contents = read_checkpoint_header(path);
+  const auto& position = contents.state.position;
+  EXPECT_EQ(contents.state.step, 5);
+  EXPECT_EQ(position.epoch, 0);
+  EXPECT_EQ(position.step_in_epoch, 5);
+  EXPECT_EQ(position.world_size, 1);
+  EXPECT_EQ(position.global_batch, 8);
+  ASSERT_EQ(position.earlier.size(), 1u);
+  EXPECT_EQ(position.earlier[0].world_size, 2);
+  EXPECT_EQ(position.earlier[0].global_batch, 8);
+  EXPECT_EQ(position.earlier[0].steps, 3);
+  const auto config = config_from_ini(contents.config_ini, path);
+  model::AttentionGRU model(model_config(config));
+  torch::optim::Adam adam(model->parameters());
+  EXPECT_NO_THROW(load_checkpoint(path, *model, &adam));
 }
 
 TEST_F(CheckpointTest, CorruptionIsDetectedByTheChecksum) {

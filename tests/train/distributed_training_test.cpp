@@ -11,6 +11,9 @@
 #include "support/mpi_env.h"
 #include "support/synthetic_data.h"
 #include "runtime/stop_signals_testing.h"
+#include "train/rank_agreement.h"
+#include "train/replica.h"
+#include "train/train_step.h"
 #include "train/trainer.h"
 
 #include <csignal>
@@ -78,10 +81,16 @@ TEST_F(DistributedTraining, StepMatchesSingleProcessOnTheSameGlobalBatch) {
   auto c = config();
   c.steps = 1;
   MpiCommunicator self(testing::mpi_session(), MpiCommunicator::Scope::kSelf);
-  Trainer alone(c, self);
-  Trainer together(c, comm_);
-  auto pa = alone.model()->parameters();
-  auto pt = together.model()->parameters();
+  auto model_alone = build_replica(c, self);
+  auto model_together = build_replica(c, comm_);
+  StepOptions options;
+  options.clip_grad_norm = c.clip_grad_norm;
+  options.sync.bucket_bytes = 1000;  // several buckets, reduced during backward
+  options.sync.overlap = true;
+  TrainStep alone(model_alone, self, options);
+  TrainStep together(model_together, comm_, options);
+  auto pa = model_alone->parameters();
+  auto pt = model_together->parameters();
   for (size_t i = 0; i < pa.size(); ++i) ASSERT_TRUE(torch::equal(pa[i], pt[i]));
 
   const int64_t batch = 12;
@@ -91,12 +100,17 @@ TEST_F(DistributedTraining, StepMatchesSingleProcessOnTheSameGlobalBatch) {
   auto labels = torch::randint(0, 2, {batch}, torch::kLong);
   const auto mine = data::block_of(batch, comm_.rank(), comm_.size());
   for (int step = 0; step < 3; ++step) {
-    const double loss_alone = alone.step_on(tokens, labels, batch);
-    const double loss_together = together.step_on(tokens.slice(0, mine.begin, mine.end),
-                                                  labels.slice(0, mine.begin, mine.end), batch);
+    const double loss_alone = agree_after_step(self, alone.run(tokens, labels, batch, c.learning_rate).local_loss, 0).loss;
+    const auto stepped = together.run(tokens.slice(0, mine.begin, mine.end), labels.slice(0, mine.begin, mine.end), batch,
+                                      c.learning_rate);
+    const double loss_together = agree_after_step(comm_, stepped.local_loss, 0).loss;
     EXPECT_NEAR(loss_alone, loss_together, 1e-6) << "step " << step;
-    pa = alone.model()->parameters();
-    pt = together.model()->parameters();
+    EXPECT_GT(stepped.times.forward, 0.0);
+    EXPECT_GT(stepped.times.backward, 0.0);
+    EXPECT_GE(stepped.times.sync, 0.0);
+    EXPECT_GT(stepped.times.optimizer, 0.0);
+    pa = model_alone->parameters();
+    pt = model_together->parameters();
     for (size_t i = 0; i < pa.size(); ++i) {
       // The synchronised gradients agree to float rounding...
       const auto& ga = pa[i].grad();
@@ -215,6 +229,42 @@ TEST_F(DistributedTraining, StopSignalCheckpointsAtTheSameStepOnEveryRank) {
   comm_.barrier();
   EXPECT_TRUE(fs::exists(c.checkpoint_dir + "/ckpt-00000001.pt"));
   EXPECT_FALSE(result.test.has_value());
+}
+
+// Every rank learns the sum of the losses (in rank order) and the largest
+// stop signal, from one collective.
+TEST_F(DistributedTraining, RanksAgreeOnTheLossAndOnStopping) {
+  const int r = comm_.rank(), p = comm_.size();
+  const auto agreed = agree_after_step(comm_, 0.5 * (r + 1), r == p - 1 ? 15 : (r == 0 ? 10 : 0));
+  EXPECT_DOUBLE_EQ(agreed.loss, 0.5 * p * (p + 1) / 2.0);
+  EXPECT_EQ(agreed.stop_signal, 15);
+  EXPECT_EQ(agree_after_step(comm_, 1.0, 0).stop_signal, 0);
+}
+
+// A resume with another global batch closes the epoch's segment where it
+// stopped and carries on with the samples not yet seen, as a resume on
+// another world size does.
+TEST_F(DistributedTraining, ResumeWithAnotherGlobalBatchContinuesTheEpoch) {
+  auto c = config();
+  c.checkpoint_dir = root_ + "/batch";
+  c.steps = 2;
+  c.checkpoint_every = 2;
+  c.eval_every = 100;
+  { Trainer(c, comm_).run(); }
+  c.resume = "auto";
+  c.batch_size = 6;
+  c.steps = 5;
+  Trainer resumed(c, comm_);
+  const auto& position = resumed.state().position;
+  ASSERT_EQ(position.earlier.size(), 1u);
+  EXPECT_EQ(position.earlier[0].world_size, comm_.size());
+  EXPECT_EQ(position.earlier[0].global_batch, 12);
+  EXPECT_EQ(position.earlier[0].steps, 2);
+  EXPECT_EQ(position.global_batch, 6);
+  EXPECT_EQ(position.step_in_epoch, 2);
+  const auto result = resumed.run();
+  EXPECT_EQ(result.steps, 3);
+  EXPECT_EQ(resumed.state().step, 5);
 }
 
 TEST_F(DistributedTraining, ShardsDisagreeingWithTheConfigAreRefused) {

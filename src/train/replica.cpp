@@ -1,0 +1,26 @@
+#include "train/replica.h"
+
+#include <filesystem>
+
+#include "common/log.h"
+#include "data/vocabulary.h"
+#include "distributed/tensor_collectives.h"
+#include "model/glove.h"
+
+namespace distgru::train {
+
+model::AttentionGRU build_replica(const TrainConfig& config, dist::Communicator& comm) {
+  torch::manual_seed(config.seed);
+  model::AttentionGRU model(model_config(config));
+  if (!config.glove.empty() && comm.rank() == 0) {
+    const auto vocab =
+        data::Vocabulary::load((std::filesystem::path(config.data_dir) / "vocab.txt").string());
+    const auto stats = model::load_glove(config.glove, vocab, model->embedding()->weight);
+    spdlog::info("glove: {} vectors read, {} vocabulary words initialised", stats.lines, stats.matched);
+  }
+  model->to(comm.device());
+  dist::broadcast_tensors(comm, model->parameters(), 0);
+  return model;
+}
+
+}  // namespace distgru::train

@@ -1,0 +1,56 @@
+#include "train/train_step.h"
+
+#include <chrono>
+
+namespace distgru::train {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// Seconds since `*mark`, which moves to now.
+double lap(Clock::time_point* mark) {
+  const auto now = Clock::now();
+  const double seconds = std::chrono::duration<double>(now - *mark).count();
+  *mark = now;
+  return seconds;
+}
+
+}  // namespace
+
+TrainStep::TrainStep(model::AttentionGRU& model, dist::Communicator& comm, StepOptions options)
+    : model_(model), options_(options), params_(model->parameters()) {
+  // The rate is set before every step (lr_schedule.h); this one is never used.
+  optimizer_ = std::make_unique<torch::optim::Adam>(params_, torch::optim::AdamOptions(1e-3));
+  sync_ = std::make_unique<dist::GradientSync>(comm, params_, options_.sync);
+}
+
+TrainStep::~TrainStep() = default;
+
+StepResult TrainStep::run(const torch::Tensor& tokens, const torch::Tensor& labels, int64_t global_batch,
+                          double lr) {
+  StepResult result;
+  auto mark = Clock::now();
+  sync_->begin_backward();  // zeroes (or clears) every gradient, as zero_grad()
+  auto out = model_->forward(tokens);
+  // Sum over local samples / global batch: the allreduced SUM is then exactly
+  // the gradient of the global-batch mean, however samples are split.
+  auto loss = torch::nn::functional::cross_entropy(
+                  out.logits, labels,
+                  torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum)) /
+              static_cast<double>(global_batch);
+  result.times.forward = lap(&mark);
+  loss.backward();
+  result.times.backward = lap(&mark);
+  sync_->allreduce_gradients();
+  result.times.sync = lap(&mark);
+  if (options_.clip_grad_norm > 0) torch::nn::utils::clip_grad_norm_(params_, options_.clip_grad_norm);
+  for (auto& group : optimizer_->param_groups()) {
+    static_cast<torch::optim::AdamOptions&>(group.options()).lr(lr);
+  }
+  optimizer_->step();
+  result.local_loss = loss.detach().to(torch::kCPU, torch::kDouble).item<double>();
+  result.times.optimizer = lap(&mark);
+  return result;
+}
+
+}  // namespace distgru::train

@@ -1,0 +1,68 @@
+#pragma once
+// One optimiser step of data-parallel training, the same code for the
+// trainer, the tests and the bench: forward on this rank's share of the
+// global batch, the loss summed over it and divided by the GLOBAL batch,
+// backward with each gradient bucket allreduced as soon as it is filled
+// (distributed/gradient_sync.h), clipping of the global gradient norm, and
+// Adam at the rate given. Summing the ranks' gradients then gives exactly the
+// gradient of the mean loss over the global batch, however its samples are
+// split, so the replicas stay identical.
+//
+// Each step reports how long its parts took (StepTimes): the timing hook the
+// bench and the logs read, instead of copies of the step that time it.
+
+#include <torch/torch.h>
+
+#include <cstdint>
+#include <memory>
+
+#include "distributed/communicator.h"
+#include "distributed/gradient_sync.h"
+#include "model/attention_gru.h"
+
+namespace distgru::train {
+
+struct StepOptions {
+  double clip_grad_norm = 0.0;  // 0: no clipping
+  dist::GradientSyncOptions sync;
+};
+
+// Seconds spent in each part of a step, on this rank.
+struct StepTimes {
+  double forward = 0.0;    // model and loss
+  double backward = 0.0;   // autograd, buckets started as they fill
+  double sync = 0.0;       // waiting for the buckets' allreduces after backward
+  double optimizer = 0.0;  // clipping and Adam
+  double total() const { return forward + backward + sync + optimizer; }
+};
+
+struct StepResult {
+  double local_loss = 0.0;  // this rank's summed loss / global batch (rank_agreement.h adds them up)
+  StepTimes times;
+};
+
+class TrainStep {
+ public:
+  // collective (GradientSync rebinds the gradients): every rank builds one
+  // over its replica. The model must outlive the step.
+  TrainStep(model::AttentionGRU& model, dist::Communicator& comm, StepOptions options);
+  ~TrainStep();
+
+  // collective: one optimiser step on this rank's samples (tokens [b, T] and
+  // labels [b] on the model's device; b is this rank's share of
+  // `global_batch`), at learning rate `lr`.
+  StepResult run(const torch::Tensor& tokens, const torch::Tensor& labels, int64_t global_batch, double lr);
+
+  torch::optim::Adam& optimizer() { return *optimizer_; }
+  const dist::GradientSync& sync() const { return *sync_; }
+
+ private:
+  model::AttentionGRU& model_;
+  // Constant after construction.
+  StepOptions options_;
+  std::vector<torch::Tensor> params_;
+  std::unique_ptr<torch::optim::Adam> optimizer_;
+  std::unique_ptr<dist::GradientSync> sync_;
+};
+
+}  // namespace distgru::train
