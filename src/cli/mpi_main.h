@@ -21,6 +21,19 @@ struct UsageError : Error {
   using Error::Error;
 };
 
+// Runs `parse` (a tool's command-line parser); any distgru::Error it throws
+// is the user's to fix, so it becomes a UsageError.
+template <typename Parse>
+auto parse_or_usage_error(Parse parse) -> decltype(parse()) {
+  try {
+    return parse();
+  } catch (const UsageError&) {
+    throw;
+  } catch (const Error& e) {
+    throw UsageError(e.what());
+  }
+}
+
 template <typename Body>
 int run_mpi_program(int argc, char** argv, Body body) {
   runtime::use_best_blas_kernels(argv);  // may re-exec this program: before MPI and threads

@@ -8,17 +8,13 @@
 #include <cstdio>
 #include <fstream>
 #include <iostream>
-#include <nlohmann/json.hpp>
-#include <numeric>
-#include <random>
 
 #include "common/error.h"
-#include "data/dataset.h"
-#include "report/heatmap_html.h"
-#include "train/inference.h"
 #include "common/file_system.h"
 #include "runtime/blas_kernels.h"
 #include "runtime/process_settings.h"
+#include "train/attention_views.h"
+#include "train/inference.h"
 
 namespace po = boost::program_options;
 using namespace distgru;
@@ -42,90 +38,6 @@ void print_text(const train::Prediction& p, size_t top) {
     std::printf(" %s (%.3f)", sorted[i]->token.c_str(), sorted[i]->weight);
   }
   std::printf("\n");
-}
-
-nlohmann::json to_json(const train::Prediction& p) {
-  nlohmann::json tokens = nlohmann::json::array();
-  for (const auto& t : p.tokens) {
-    tokens.push_back({{"token", t.token}, {"in_vocabulary", t.in_vocabulary}, {"attention", t.weight}});
-  }
-  return {{"label", p.label == 1 ? "positive" : "negative"}, {"probability", p.probability},
-          {"positive_probability", p.positive_probability}, {"truncated", p.truncated},
-          {"tokens", tokens}};
-}
-
-// A prediction on raw text as the page shows it; the positions after the
-// review are padding and carry whatever weight the real tokens do not.
-report::ReviewView view_of(const train::Prediction& p, std::string name, int64_t sentence_size) {
-  report::ReviewView v;
-  v.name = std::move(name);
-  v.predicted = p.label;
-  v.probability = p.probability;
-  v.truncated = p.truncated;
-  double seen = 0.0;
-  for (size_t i = 0; i < p.tokens.size(); ++i) {
-    const auto& t = p.tokens[i];
-    const auto kind = i == 0 ? report::TokenKind::kStart
-                      : t.in_vocabulary ? report::TokenKind::kWord
-                                        : report::TokenKind::kOov;
-    v.tokens.push_back({t.token, kind, t.weight});
-    seen += t.weight;
-  }
-  const auto pads = sentence_size - static_cast<int64_t>(p.tokens.size());
-  for (int64_t i = 0; i < pads; ++i) {
-    v.tokens.push_back({"<pad>", report::TokenKind::kPad, std::max(0.0, 1.0 - seen) / static_cast<double>(pads)});
-  }
-  return v;
-}
-
-// `ids` as stored in a shard (start, words, padding), scored by the model.
-// Only the ids are known, so a word outside the vocabulary shows as <oov>.
-report::ReviewView view_of_ids(model::AttentionGRU& model, const data::Vocabulary& vocab,
-                               const std::vector<int32_t>& ids, int label, std::string name) {
-  auto tokens = torch::tensor(std::vector<int64_t>(ids.begin(), ids.end()), torch::kLong).reshape({1, -1});
-  torch::NoGradGuard no_grad;
-  auto out = model->forward(tokens);
-  const double positive = torch::softmax(out.logits, 1)[0][1].item<double>();
-  auto weights = out.attention.to(torch::kCPU, torch::kDouble).contiguous();
-  const auto w = weights.accessor<double, 2>();
-  report::ReviewView v;
-  v.name = std::move(name);
-  v.predicted = positive >= 0.5 ? 1 : 0;
-  v.probability = v.predicted == 1 ? positive : 1.0 - positive;
-  v.truth = label;
-  for (size_t i = 0; i < ids.size(); ++i) {
-    const int32_t id = ids[i];
-    const auto kind = id == data::TokenIds::kPad     ? report::TokenKind::kPad
-                      : id == data::TokenIds::kStart ? report::TokenKind::kStart
-                      : id == data::TokenIds::kOov   ? report::TokenKind::kOov
-                                                     : report::TokenKind::kWord;
-    v.tokens.push_back({vocab.word(id), kind, w[0][static_cast<int64_t>(i)]});
-  }
-  // A shard row ends in a real word (not padding) only when the review was cut.
-  v.truncated = !ids.empty() && ids.back() != data::TokenIds::kPad;
-  return v;
-}
-
-// `count` distinct rows of the split, chosen with `seed`, in file order.
-std::vector<report::ReviewView> sample_split(train::LoadedModel& loaded, const data::Vocabulary& vocab,
-                                             const std::string& dir, const std::string& split,
-                                             int64_t count, uint64_t seed) {
-  data::ShardedDataset dataset(dir, split, train::shard_meta(loaded.config, split),
-                               /*verify_checksums=*/false);
-  std::vector<int64_t> rows(static_cast<size_t>(dataset.size()));
-  std::iota(rows.begin(), rows.end(), int64_t{0});
-  std::mt19937_64 rng(seed);
-  std::shuffle(rows.begin(), rows.end(), rng);
-  rows.resize(static_cast<size_t>(std::min<int64_t>(count, dataset.size())));
-  std::sort(rows.begin(), rows.end());
-  std::vector<report::ReviewView> views;
-  std::vector<int32_t> ids(static_cast<size_t>(dataset.sentence_size()));
-  for (int64_t row : rows) {
-    int32_t label = 0;
-    dataset.read(row, row + 1, ids.data(), &label);
-    views.push_back(view_of_ids(loaded.model, vocab, ids, label, split + " review #" + std::to_string(row)));
-  }
-  return views;
 }
 
 }  // namespace
@@ -185,7 +97,7 @@ int main(int argc, char** argv) {
                       std::to_string(loaded.config.vocab_size));
     std::vector<report::ReviewView> views;
     if (!data_dir.empty()) {
-      views = sample_split(loaded, vocab, data_dir, split, sample, seed);
+      views = train::sample_views(loaded, vocab, data_dir, split, sample, seed);
     } else {
       std::vector<std::string> reviews;
       if (!text.empty()) {
@@ -201,10 +113,10 @@ int main(int argc, char** argv) {
       for (size_t i = 0; i < reviews.size(); ++i) {
         auto p = train::predict(loaded.model, vocab, reviews[i], loaded.config.sentence_size);
         if (!html.empty()) {
-          views.push_back(view_of(p, text.empty() ? "line " + std::to_string(i + 1) : "review",
+          views.push_back(train::view_of(p, text.empty() ? "line " + std::to_string(i + 1) : "review",
                                   loaded.config.sentence_size));
         } else if (json) {
-          std::printf("%s\n", to_json(p).dump().c_str());
+          std::printf("%s\n", train::to_json(p).dump().c_str());
         } else {
           print_text(p, top);
         }

@@ -5,7 +5,6 @@
 // from --predictions, else <checkpoint-dir>/test_predictions.csv, else the
 // report scores the test split itself with the run's best model (collective:
 // it may run under mpirun like distgru-eval).
-#include <boost/program_options.hpp>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -13,19 +12,22 @@
 #include <iostream>
 
 #include "cli/mpi_main.h"
-#include "distributed/factory.h"
+#include "common/file_system.h"
 #include "report/gnuplot_charts.h"
 #include "report/predictions_csv.h"
 #include "report/report_index.h"
 #include "report/roc.h"
 #include "report/run_metrics.h"
-#include "common/file_system.h"
+#include "train/config.h"
 #include "train/evaluator.h"
 #include "train/inference.h"
-#include "runtime/process_settings.h"
+#include "train/runtime_options.h"
 
-namespace po = boost::program_options;
 namespace fs = std::filesystem;
+
+namespace distgru::report {
+DISTGRU_CHOICE_OPTION(ImageFormat)
+}  // namespace distgru::report
 using namespace distgru;
 
 namespace {
@@ -33,21 +35,44 @@ namespace {
 // Enough vertices for a smooth curve at any size the page shows.
 constexpr size_t kRocPoints = 400;
 
+struct ReportConfig {
+  std::string dir, out, data_dir, predictions;
+  report::ImageFormat format = report::ImageFormat::kSvg;
+  int64_t batch_size = train::kDefaultEvalBatchSize;
+  train::RuntimeOptions runtime;
+};
+
+const OptionTable<ReportConfig>& report_settings() {
+  static const auto table = [] {
+    using C = ReportConfig;
+    const std::string group = "Options";
+    OptionTable<C> t;
+    t.add(group, "checkpoint-dir", &C::dir, "the run's directory (metrics.jsonl, test_metrics.json, best.pt)")
+        .add(group, "out", &C::out, "where the pictures go (default: <checkpoint-dir>/report)")
+        .add(group, "format", &C::format, choice_list<report::ImageFormat>(" | ", " | "))
+        .add(group, "predictions", &C::predictions,
+             "per-review test scores (CSV of distgru-eval --predictions); default: "
+             "<checkpoint-dir>/test_predictions.csv when present, else the test split is scored")
+        .add(group, "data", &C::data_dir, "test data to score (default: the data dir the run was trained on)")
+        .add(group, "batch-size", &C::batch_size, "per-rank batch when scoring", positive<int64_t>);
+    train::add_runtime_settings(t, &C::runtime);
+    return t;
+  }();
+  return table;
+}
+
 // Scores the test split with the run's best model; every rank calls this.
-report::ScoredReviews score_test_split(dist::MpiSession& session, const std::string& checkpoint_dir,
-                                       std::string data_dir, int64_t batch_size, int64_t threads) {
-  auto comm = dist::create_communicator(session, dist::Backend::kAuto, dist::kDefaultCollectiveTimeout);
-  runtime::configure_threads(static_cast<int>(threads), comm->local_size());
-  auto loaded = train::load_model(checkpoint_dir, comm->device());
-  if (data_dir.empty()) data_dir = loaded.config.data_dir;
+report::ScoredReviews score_test_split(dist::MpiSession& session, const ReportConfig& config) {
+  auto comm = train::start_ranks(session, config.runtime, "distgru-report");
+  auto loaded = train::load_model(config.dir, comm->device());
+  const std::string data_dir = config.data_dir.empty() ? loaded.config.data_dir : config.data_dir;
   DISTGRU_CHECK(fs::is_directory(data_dir),
                 "test data '" + data_dir + "' (from " + loaded.path +
                     ") not found: pass --data <dir> or --predictions <csv from distgru-eval>");
   data::ShardedDataset dataset(data_dir, "test", train::shard_meta(loaded.config, "test"),
                                /*verify_checksums=*/true);
-  spdlog::info("scoring {} test reviews of {} with {} for the ROC curve", dataset.size(), data_dir,
-               loaded.path);
-  auto r = train::evaluate(loaded.model, *comm, dataset, {0, dataset.size()}, batch_size);
+  spdlog::info("scoring {} test reviews of {} with {} for the ROC curve", dataset.size(), data_dir, loaded.path);
+  auto r = train::evaluate(loaded.model, *comm, dataset, {0, dataset.size()}, config.batch_size);
   return {r.probabilities, r.labels};
 }
 
@@ -59,48 +84,29 @@ std::string fixed(double v, int digits = 4) {
 
 int main(int argc, char** argv) {
   return cli::run_mpi_program(argc, argv, [](dist::MpiSession& session, int argc, char** argv) {
-    std::string dir, out, data_dir, predictions, format_name = "svg";
-    int64_t batch_size = 256, threads = 0;
-    po::options_description options(
-        "Usage: distgru-report --checkpoint-dir <dir> [options]\n\n"
-        "Draws a run's training curves, test ROC curve and confusion matrix (with gnuplot)\n"
-        "and writes them with an index.html to --out.\nOptions");
-    options.add_options()("help,h", "show this help")(
-        "checkpoint-dir", po::value(&dir),
-        "the run's directory (metrics.jsonl, test_metrics.json, best.pt)")(
-        "out", po::value(&out), "where the pictures go (default: <checkpoint-dir>/report)")(
-        "format", po::value(&format_name)->default_value(format_name), "svg | png")(
-        "predictions", po::value(&predictions),
-        "per-review test scores (CSV of distgru-eval --predictions); default: "
-        "<checkpoint-dir>/test_predictions.csv when present, else the test split is scored")(
-        "data", po::value(&data_dir),
-        "test data to score (default: the data dir the run was trained on)")(
-        "batch-size", po::value(&batch_size)->default_value(batch_size),
-        "per-rank batch when scoring")("threads", po::value(&threads)->default_value(threads),
-                                       "threads per rank (0: cores / ranks)");
-    po::variables_map vm;
-    report::ImageFormat format{};
-    try {
-      po::store(po::parse_command_line(argc, argv, options), vm);
-      po::notify(vm);
-      format = report::parse_image_format(format_name);
-    } catch (const po::error& e) {
-      throw cli::UsageError(std::string(e.what()) + " (see --help)");
-    } catch (const Error& e) {
-      throw cli::UsageError(std::string(e.what()) + " (see --help)");
-    }
-    if (vm.count("help")) {
-      if (session.world_rank() == 0) std::cout << options << std::endl;
+    const auto args = cli::parse_or_usage_error([&] {
+      return parse_settings(report_settings(), argc, argv,
+                            "Usage: distgru-report --checkpoint-dir <dir> [options]\n\n"
+                            "Draws a run's training curves, test ROC curve and confusion matrix (with gnuplot)\n"
+                            "and writes them with an index.html to --out.\n",
+                            /*config_file=*/false);
+    });
+    if (!args.config) {
+      if (session.world_rank() == 0) std::cout << args.help << std::endl;
       return 0;
     }
+    auto config = *args.config;
+    const std::string& dir = config.dir;
     if (dir.empty()) throw cli::UsageError("--checkpoint-dir is required (see --help)");
-    if (out.empty()) out = (fs::path(dir) / "report").string();
+    if (config.out.empty()) config.out = (fs::path(dir) / "report").string();
+    const std::string out = config.out;
+    const auto format = config.format;
     const auto metrics_path = fs::path(dir) / "metrics.jsonl";
-    if (!fs::is_regular_file(metrics_path))
-      throw cli::UsageError(metrics_path.string() + ": not found");
-    if (predictions.empty() && fs::is_regular_file(fs::path(dir) / "test_predictions.csv")) {
-      predictions = (fs::path(dir) / "test_predictions.csv").string();
+    if (!fs::is_regular_file(metrics_path)) throw cli::UsageError(metrics_path.string() + ": not found");
+    if (config.predictions.empty() && fs::is_regular_file(fs::path(dir) / "test_predictions.csv")) {
+      config.predictions = (fs::path(dir) / "test_predictions.csv").string();
     }
+    const std::string predictions = config.predictions;
 
     // Every rank takes the same branch: the decision rests on flags and files.
     report::ScoredReviews scored;
@@ -108,7 +114,7 @@ int main(int argc, char** argv) {
       if (session.world_rank() != 0) return 0;
       scored = report::read_predictions_csv(predictions);
     } else {
-      scored = score_test_split(session, dir, data_dir, batch_size, threads);
+      scored = score_test_split(session, config);
       if (session.world_rank() != 0) return 0;
     }
 
@@ -172,13 +178,11 @@ int main(int argc, char** argv) {
     }
     if (run.test) {
       const auto& t = *run.test;
-      const double precision = t.tp + t.fp > 0 ? double(t.tp) / double(t.tp + t.fp) : 0.0;
-      const double recall = t.tp + t.fn > 0 ? double(t.tp) / double(t.tp + t.fn) : 0.0;
       facts.emplace_back("test model", "step " + std::to_string(t.step));
       facts.emplace_back("test accuracy", fixed(t.accuracy));
       facts.emplace_back("test ROC AUC", fixed(t.auc));
       facts.emplace_back("test loss", fixed(t.loss));
-      facts.emplace_back("test precision / recall", fixed(precision) + " / " + fixed(recall));
+      facts.emplace_back("test precision / recall", fixed(t.precision()) + " / " + fixed(t.recall()));
     }
     const auto index = (fs::path(out) / "index.html").string();
     write_file_atomic(

@@ -4,44 +4,26 @@
 
 #include "cli/mpi_main.h"
 #include "common/fault_injection.h"
-#include "distributed/factory.h"
-#include "model/fast_gru.h"
+#include "runtime/stop_signals.h"
 #include "train/config.h"
 #include "train/progress.h"
-#include "runtime/blas_kernels.h"
-#include "runtime/process_settings.h"
-#include "runtime/stop_signals.h"
+#include "train/runtime_options.h"
 #include "train/trainer.h"
 
 using namespace distgru;
 
 int main(int argc, char** argv) {
   return cli::run_mpi_program(argc, argv, [](dist::MpiSession& session, int argc, char** argv) {
-    train::ParsedArgs args;
-    try {
-      args = train::parse_train_args(argc, argv);
-      if (args.config) {
-        if (args.config->data_dir.empty()) throw cli::UsageError("--data is required (see --help)");
-      }
-    } catch (const cli::UsageError&) {
-      throw;
-    } catch (const Error& e) {
-      throw cli::UsageError(e.what());
-    }
+    const auto args = cli::parse_or_usage_error([&] { return train::parse_train_args(argc, argv); });
     if (!args.config) {
       if (session.world_rank() == 0) std::fputs(args.help.c_str(), stdout);
       return 0;
     }
     const auto& config = *args.config;
+    if (config.data_dir.empty()) throw cli::UsageError("--data is required (see --help)");
     runtime::install_stop_signal_handlers();
     const auto start = std::chrono::steady_clock::now();
-    auto comm = dist::create_communicator(session, config.backend,
-                                          std::chrono::seconds(config.collective_timeout));
-    const int threads = runtime::configure_threads(static_cast<int>(config.threads), comm->local_size());
-    spdlog::info("distgru-train: {} ranks ({} on this host), backend {}, {} threads per rank, {}, {}, {}",
-                 comm->size(), comm->local_size(), comm->backend(), threads, runtime::blas_summary(),
-                 model::fast_gru_summary(),
-                 runtime::flushes_denormals() ? "denormals flushed to zero" : "denormals kept");
+    auto comm = train::start_ranks(session, config.runtime, "distgru-train");
     spdlog::info("effective config:\n{}", train::to_ini(config));
 
     train::Trainer trainer(config, *comm, file_system_from_test_environment());
@@ -54,9 +36,8 @@ int main(int argc, char** argv) {
     const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     if (comm->rank() == 0) {
       if (result.best_validation) {
-        std::printf("validation accuracy %.4f  auc %.4f  (best, step %lld)\n",
-                    result.best_validation->accuracy, result.best_validation->auc,
-                    static_cast<long long>(result.model_step));
+        std::printf("validation accuracy %.4f  auc %.4f  (best, step %lld)\n", result.best_validation->accuracy,
+                    result.best_validation->auc, static_cast<long long>(result.model_step));
       }
       if (result.test) {
         std::printf("test accuracy %.4f  auc %.4f  loss %.4f  (%lld reviews)\n", result.test->accuracy,

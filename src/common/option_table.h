@@ -19,6 +19,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <fstream>
 #include <functional>
 #include <optional>
 #include <sstream>
@@ -82,23 +83,35 @@ class OptionTable {
     std::string key, a, b;
   };
 
+  // A row for the field `field` of Config.
   template <typename T>
   OptionTable& add(std::string group, std::string key, T Config::*field, std::string help,
                    Check<T> check = {}, unsigned roles = kPlainSetting) {
+    return add_at<T>(std::move(group), std::move(key), [field](Config& c) -> T& { return c.*field; },
+                     std::move(help), std::move(check), roles);
+  }
+
+  // A row for a value `at(config)` returns a reference to (a field of a
+  // struct inside Config: settings several tools share).
+  template <typename T, typename At>
+  OptionTable& add_at(std::string group, std::string key, At at, std::string help, Check<T> check = {},
+                      unsigned roles = kPlainSetting) {
+    // Reading goes through the same accessor; it never writes.
+    auto get = [at](const Config& c) -> const T& { return at(const_cast<Config&>(c)); };
     Row row;
     row.group = std::move(group);
     row.key = key;
     row.help = help;
     row.roles = roles;
-    row.bind = [key, help, field](boost::program_options::options_description& d, Config& c) {
+    row.bind = [key, help, at](boost::program_options::options_description& d, Config& c) {
+      T& value = at(c);
       d.add_options()(key.c_str(),
-                      boost::program_options::value<T>(&(c.*field))
-                          ->default_value(c.*field, setting_text(c.*field)),
+                      boost::program_options::value<T>(&value)->default_value(value, setting_text(value)),
                       help.c_str());
     };
-    row.text = [field](const Config& c) { return setting_text(c.*field); };
+    row.text = [get](const Config& c) { return setting_text(get(c)); };
     if (check) {
-      row.problem = [field, check](const Config& c) { return check(c.*field); };
+      row.problem = [get, check](const Config& c) { return check(get(c)); };
     }
     rows_.push_back(std::move(row));
     return *this;
@@ -175,6 +188,67 @@ class OptionTable {
  private:
   std::vector<Row> rows_;
 };
+
+template <typename Config>
+struct ParsedSettings {
+  std::optional<Config> config;  // empty when --help was asked for
+  std::string help;              // the usage text, then every option with its default
+};
+
+// A tool's command line: --help, the table's options and, when
+// `config_file` is true, --config FILE, an INI file of the same keys whose
+// values the command line overrides. Every value is checked against its row
+// after parsing. Throws distgru::Error on an unknown flag or key, a bad value
+// (naming the key, the value and the file it came from) or an unreadable file.
+template <typename Config>
+ParsedSettings<Config> parse_settings(const OptionTable<Config>& table, int argc, const char* const* argv,
+                                      const std::string& usage, bool config_file) {
+  namespace po = boost::program_options;
+  Config config;
+  auto options = table.options(config);
+  std::string file;
+  po::options_description generic("General");
+  generic.add_options()("help,h", "show this help");
+  if (config_file) generic.add_options()("config", po::value(&file), "INI file with any of the settings below");
+  po::options_description cmdline;
+  cmdline.add(generic).add(options);
+
+  ParsedSettings<Config> result;
+  po::variables_map vm;
+  std::vector<std::string> from_file;
+  try {
+    po::store(po::parse_command_line(argc, argv, cmdline), vm);
+    if (vm.count("help")) {
+      std::ostringstream out;
+      out << usage << cmdline;
+      result.help = out.str();
+      return result;
+    }
+    if (vm.count("config")) {
+      file = vm["config"].as<std::string>();
+      std::ifstream in(file);
+      DISTGRU_CHECK(in.good(), file + ": cannot open config file");
+      try {
+        const auto parsed = po::parse_config_file(in, options);
+        for (const auto& option : parsed.options) {
+          if (!vm.count(option.string_key) || vm[option.string_key].defaulted()) from_file.push_back(option.string_key);
+        }
+        po::store(parsed, vm);  // the first store wins: the command line
+      } catch (const po::error& e) {
+        DISTGRU_FAIL(file + ": " + e.what());
+      }
+    }
+    po::notify(vm);
+  } catch (const po::error& e) {
+    DISTGRU_FAIL(std::string(e.what()) + " (see --help)");
+  }
+  table.check(config, [&](const std::string& key) {
+    const bool in_file = std::find(from_file.begin(), from_file.end(), key) != from_file.end();
+    return in_file ? " (from " + file + ")" : std::string();
+  });
+  result.config = std::move(config);
+  return result;
+}
 
 // "hidden-size 128 vs 64, vocab-size 20000 vs 5000"; empty when none.
 template <typename Difference>

@@ -47,13 +47,7 @@ ChartScript make(const std::string& name, ImageFormat format) {
 
 }  // namespace
 
-ImageFormat parse_image_format(const std::string& name) {
-  if (name == "svg") return ImageFormat::kSvg;
-  if (name == "png") return ImageFormat::kPng;
-  DISTGRU_FAIL("image format '" + name + "' is not one of svg, png");
-}
-
-const char* extension(ImageFormat format) { return format == ImageFormat::kSvg ? "svg" : "png"; }
+std::string extension(ImageFormat format) { return choice_name(format); }
 
 ChartScript training_chart(const std::vector<StepRecord>& steps, ImageFormat format) {
   auto c = make("training", format);

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "common/choice.h"
 #include "report/roc.h"
 #include "report/run_metrics.h"
 
@@ -14,9 +15,8 @@ namespace distgru::report {
 
 enum class ImageFormat { kSvg, kPng };
 
-// "svg" | "png"; throws for anything else.
-ImageFormat parse_image_format(const std::string& name);
-const char* extension(ImageFormat format);
+// "svg" or "png": the file extension, and the value of distgru-report --format.
+std::string extension(ImageFormat format);
 
 struct ChartScript {
   std::string name;    // file stem: <name>.gp makes <name>.<ext>
@@ -39,3 +39,9 @@ ChartScript confusion_chart(const EvalRecord& test, ImageFormat format);
 void run_gnuplot(const ChartScript& chart, const std::string& dir);
 
 }  // namespace distgru::report
+
+template <>
+struct distgru::ChoiceNames<distgru::report::ImageFormat> {
+  using E = report::ImageFormat;
+  static constexpr std::array<std::pair<E, std::string_view>, 2> kValues{{{E::kSvg, "svg"}, {E::kPng, "png"}}};
+};

@@ -14,6 +14,8 @@ EvalRecord eval_from_json(const nlohmann::json& j) {
   EvalRecord r;
   r.step = j.at("step").get<int64_t>();
   r.split = j.at("split").get<std::string>();
+  r.samples = j.value("samples", int64_t{0});
+  r.checkpoint = j.value("checkpoint", std::string());
   r.accuracy = j.at("accuracy").get<double>();
   // AUC is NaN when a split holds one class; the log writes it as null.
   r.auc = j.at("auc").is_number() ? j.at("auc").get<double>() : std::nan("");
@@ -25,7 +27,31 @@ EvalRecord eval_from_json(const nlohmann::json& j) {
   return r;
 }
 
+double ratio(int64_t a, int64_t b) { return b > 0 ? static_cast<double>(a) / static_cast<double>(b) : 0.0; }
+
 }  // namespace
+
+double EvalRecord::precision() const { return ratio(tp, tp + fp); }
+double EvalRecord::recall() const { return ratio(tp, tp + fn); }
+double EvalRecord::f1() const {
+  const double p = precision(), r = recall();
+  return p + r > 0 ? 2 * p * r / (p + r) : 0.0;
+}
+
+nlohmann::json to_json(const StepRecord& r) {
+  return {{"step", r.step}, {"epoch", r.epoch}, {"loss", r.loss}, {"samples_per_sec", r.samples_per_sec},
+          {"lr", r.lr},     {"sync_seconds", r.sync_seconds}};
+}
+
+nlohmann::json to_json(const EvalRecord& r) {
+  nlohmann::json j = {{"step", r.step},         {"split", r.split},         {"samples", r.samples},
+                      {"accuracy", r.accuracy}, {"auc", r.auc},             {"loss", r.loss},
+                      {"tp", r.tp},             {"fp", r.fp},               {"tn", r.tn},
+                      {"fn", r.fn},             {"precision", r.precision()}, {"recall", r.recall()},
+                      {"f1", r.f1()}};
+  if (!r.checkpoint.empty()) j["checkpoint"] = r.checkpoint;
+  return j;
+}
 
 RunMetrics parse_metrics_jsonl(std::istream& in, const std::string& source) {
   // Keyed by step so a resumed run, which repeats the steps after its
@@ -49,9 +75,11 @@ RunMetrics parse_metrics_jsonl(std::istream& in, const std::string& source) {
       } else {
         StepRecord r;
         r.step = j.at("step").get<int64_t>();
-        r.epoch = j.value("epoch", 0.0);
+        r.epoch = j.value("epoch", int64_t{0});
         r.loss = j.at("loss").get<double>();
         r.samples_per_sec = j.at("samples_per_sec").get<double>();
+        r.lr = j.value("lr", 0.0);
+        r.sync_seconds = j.value("sync_seconds", 0.0);
         steps[r.step] = r;
       }
     } catch (const nlohmann::json::exception& e) {

@@ -1,23 +1,6 @@
 #include "train/config.h"
 
-#include <boost/program_options.hpp>
-
-#include <fstream>
-#include <set>
-#include <sstream>
-
 #include "common/error.h"
-
-namespace po = boost::program_options;
-
-// Program_options reads these enums straight into their fields.
-namespace distgru::train {
-DISTGRU_CHOICE_OPTION(LrSchedule)
-DISTGRU_CHOICE_OPTION(SelectMetric)
-}  // namespace distgru::train
-namespace distgru::dist {
-DISTGRU_CHOICE_OPTION(Backend)
-}  // namespace distgru::dist
 
 namespace distgru::train {
 namespace {
@@ -61,12 +44,8 @@ OptionTable<TrainConfig> make_table() {
       .add(sched, "keep-checkpoints", &C::keep_checkpoints, "how many step checkpoints to keep", positive<int64_t>)
       .add(sched, "resume", &C::resume, "'auto' (newest in --checkpoint-dir) or a checkpoint path")
       .add(sched, "eval-batch-size", &C::eval_batch_size, "per-rank batch for evaluation", positive<int64_t>);
-  t.add(runtime, "backend", &C::backend, choice_list<dist::Backend>(" | ", " | "))
-      .add(runtime, "threads", &C::threads, "threads per rank (0: cores on this host / ranks on this host)",
-           non_negative<int64_t>, kRankLocal)
-      .add(runtime, "collective-timeout", &C::collective_timeout,
-           "seconds a collective may wait for the other ranks before the job aborts", positive<int64_t>)
-      .add(runtime, "bucket-mb", &C::bucket_mb,
+  add_runtime_settings(t, &C::runtime);
+  t.add(runtime, "bucket-mb", &C::bucket_mb,
            "gradient bucket size in MB, filled from the output layer back (0: one fused buffer)",
            non_negative<double>)
       .add(runtime, "overlap-sync", &C::overlap_sync,
@@ -87,54 +66,13 @@ const OptionTable<TrainConfig>& train_settings() {
 }
 
 ParsedArgs parse_train_args(int argc, const char* const* argv) {
-  TrainConfig config;
-  const auto& table = train_settings();
-  auto options = table.options(config);
-  std::string config_file;
-  po::options_description generic("General");
-  generic.add_options()("help,h", "show this help")(
-      "config", po::value(&config_file), "INI file with any of the settings below");
-  po::options_description cmdline;
-  cmdline.add(generic).add(options);
-
-  ParsedArgs result;
-  po::variables_map vm;
-  std::set<std::string> from_file;
-  try {
-    po::store(po::parse_command_line(argc, argv, cmdline), vm);
-    if (vm.count("help")) {
-      std::ostringstream out;
-      out << "Usage: mpirun -np N distgru-train --config FILE.ini --data DIR --checkpoint-dir DIR "
-             "[options]\n\nTrains the bidirectional-GRU + attention classifier with data-parallel "
-             "ranks.\nCommand-line values override the config file.\n"
-          << cmdline;
-      result.help = out.str();
-      return result;
-    }
-    if (vm.count("config")) {
-      config_file = vm["config"].as<std::string>();
-      std::ifstream in(config_file);
-      DISTGRU_CHECK(in.good(), config_file + ": cannot open config file");
-      try {
-        const auto parsed = po::parse_config_file(in, options);
-        for (const auto& option : parsed.options) {
-          if (!vm.count(option.string_key) || vm[option.string_key].defaulted()) from_file.insert(option.string_key);
-        }
-        po::store(parsed, vm);  // the first store wins: the command line
-      } catch (const po::error& e) {
-        DISTGRU_FAIL(config_file + ": " + e.what());
-      }
-    }
-    po::notify(vm);
-  } catch (const po::error& e) {
-    DISTGRU_FAIL(std::string(e.what()) + " (see --help)");
-  }
-  table.check(config, [&](const std::string& key) {
-    return from_file.count(key) ? " (from " + config_file + ")" : std::string();
-  });
-  check_combinations(config);
-  result.config = config;
-  return result;
+  auto parsed = parse_settings(train_settings(), argc, argv,
+                               "Usage: mpirun -np N distgru-train --config FILE.ini --data DIR --checkpoint-dir DIR "
+                               "[options]\n\nTrains the bidirectional-GRU + attention classifier with data-parallel "
+                               "ranks.\nCommand-line values override the config file.\n",
+                               /*config_file=*/true);
+  if (parsed.config) check_combinations(*parsed.config);
+  return {std::move(parsed.config), std::move(parsed.help)};
 }
 
 std::string to_ini(const TrainConfig& config) { return train_settings().to_ini(config); }

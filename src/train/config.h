@@ -19,6 +19,13 @@
 #include "model/attention_gru.h"
 #include "train/best_model.h"
 #include "train/lr_schedule.h"
+#include "train/runtime_options.h"
+
+// Program_options reads these enums straight into their fields.
+namespace distgru::train {
+DISTGRU_CHOICE_OPTION(LrSchedule)
+DISTGRU_CHOICE_OPTION(SelectMetric)
+}  // namespace distgru::train
 
 namespace distgru::train {
 
@@ -73,9 +80,7 @@ struct TrainConfig {
   int64_t eval_batch_size = kDefaultEvalBatchSize;
 
   // Runtime.
-  dist::Backend backend = dist::Backend::kAuto;
-  int64_t threads = 0;                   // per rank; 0: cores / ranks on this host
-  int64_t collective_timeout = dist::kDefaultCollectiveTimeout.count();  // seconds, every backend
+  RuntimeOptions runtime;                // backend, threads, collective timeout (runtime_options.h)
   double bucket_mb = kDefaultBucketMb;
   bool overlap_sync = true;              // reduce buckets during backward
 };

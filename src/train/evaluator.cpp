@@ -6,6 +6,21 @@
 
 namespace distgru::train {
 
+report::EvalRecord record_of(const EvalResult& r, int64_t step, const std::string& split) {
+  report::EvalRecord record;
+  record.step = step;
+  record.split = split;
+  record.samples = r.samples;
+  record.accuracy = r.accuracy;
+  record.auc = r.auc;
+  record.loss = r.loss;
+  record.tp = r.confusion.tp;
+  record.fp = r.confusion.fp;
+  record.tn = r.confusion.tn;
+  record.fn = r.confusion.fn;
+  return record;
+}
+
 EvalResult evaluate(model::AttentionGRU& model, dist::Communicator& comm,
                     const data::ShardedDataset& dataset, data::Range range, int64_t batch_size) {
   DISTGRU_CHECK(batch_size > 0, "evaluate: batch size must be positive");

@@ -11,6 +11,7 @@
 #include "data/sampler.h"
 #include "distributed/communicator.h"
 #include "model/attention_gru.h"
+#include "report/run_metrics.h"
 #include "train/metrics.h"
 
 namespace distgru::train {
@@ -29,5 +30,9 @@ struct EvalResult {
 // in eval mode for the duration and restored to train mode after.
 EvalResult evaluate(model::AttentionGRU& model, dist::Communicator& comm,
                     const data::ShardedDataset& dataset, data::Range range, int64_t batch_size);
+
+// The result as the one record type every tool writes (report/run_metrics.h):
+// `step` is the training step whose parameters were scored.
+report::EvalRecord record_of(const EvalResult& result, int64_t step, const std::string& split);
 
 }  // namespace distgru::train

@@ -24,17 +24,10 @@ Prediction predict(model::AttentionGRU& model, const data::Vocabulary& vocab,
                     std::to_string(model->config().vocab_size));
   const auto words = data::tokenize(text);
   const auto ids = vocab.encode(words, static_cast<int32_t>(sentence_size));
-  const auto device = model->parameters().front().device();
-  auto tokens = torch::tensor(std::vector<int64_t>(ids.begin(), ids.end()), torch::kLong)
-                    .reshape({1, -1})
-                    .to(device);
-  torch::NoGradGuard no_grad;
-  auto out = model->forward(tokens);
-  auto probs = torch::softmax(out.logits, 1).to(torch::kCPU, torch::kDouble);
-  auto weights = out.attention.to(torch::kCPU, torch::kDouble);
+  const auto scored = score_ids(model, ids);
 
   Prediction p;
-  p.positive_probability = probs[0][1].item<double>();
+  p.positive_probability = scored.positive_probability;
   p.label = p.positive_probability >= 0.5 ? 1 : 0;
   p.probability = p.label == 1 ? p.positive_probability : 1.0 - p.positive_probability;
   p.truncated = static_cast<int64_t>(words.size()) + 1 > sentence_size;
@@ -42,15 +35,38 @@ Prediction predict(model::AttentionGRU& model, const data::Vocabulary& vocab,
   // padding begins (first > 0 when a long review kept only its end).
   const size_t first = vocab.first_kept(words.size(), static_cast<int32_t>(sentence_size));
   const int64_t real = std::min<int64_t>(sentence_size, static_cast<int64_t>(words.size()) + 1);
-  const auto w = weights.accessor<double, 2>();
   for (int64_t i = 0; i < real; ++i) {
     TokenWeight t;
     t.token = i == 0 ? "<start>" : words[first + static_cast<size_t>(i - 1)];
     t.in_vocabulary = ids[static_cast<size_t>(i)] != data::TokenIds::kOov;
-    t.weight = w[0][i];
+    t.weight = scored.attention[static_cast<size_t>(i)];
     p.tokens.push_back(std::move(t));
   }
   return p;
+}
+
+Scored score_ids(model::AttentionGRU& model, const std::vector<int32_t>& ids) {
+  const auto device = model->parameters().front().device();
+  auto tokens =
+      torch::tensor(std::vector<int64_t>(ids.begin(), ids.end()), torch::kLong).reshape({1, -1}).to(device);
+  torch::NoGradGuard no_grad;
+  auto out = model->forward(tokens);
+  Scored scored;
+  scored.positive_probability = torch::softmax(out.logits, 1)[0][1].item<double>();
+  auto weights = out.attention[0].to(torch::kCPU, torch::kDouble).contiguous();
+  const double* w = weights.data_ptr<double>();
+  scored.attention.assign(w, w + weights.numel());
+  return scored;
+}
+
+nlohmann::json to_json(const Prediction& p) {
+  nlohmann::json tokens = nlohmann::json::array();
+  for (const auto& t : p.tokens) {
+    tokens.push_back({{"token", t.token}, {"in_vocabulary", t.in_vocabulary}, {"attention", t.weight}});
+  }
+  return {{"label", p.label == 1 ? "positive" : "negative"}, {"probability", p.probability},
+          {"positive_probability", p.positive_probability}, {"truncated", p.truncated},
+          {"tokens", tokens}};
 }
 
 }  // namespace distgru::train

@@ -2,6 +2,8 @@
 // Loading a trained model from a checkpoint, and the tutorial's prediction:
 // class, probability and the attention weight of every token.
 
+#include <nlohmann/json.hpp>
+
 #include <string>
 #include <vector>
 
@@ -41,5 +43,18 @@ struct Prediction {
 // model.
 Prediction predict(model::AttentionGRU& model, const data::Vocabulary& vocab,
                    const std::string& text, int64_t sentence_size);
+
+// The model on one review already encoded (ids as stored in a shard:
+// <start>, words, padding): P(positive) and the attention weight of every
+// position, padding included.
+struct Scored {
+  double positive_probability = 0.0;
+  std::vector<double> attention;  // one per id
+};
+Scored score_ids(model::AttentionGRU& model, const std::vector<int32_t>& ids);
+
+// One prediction as a JSON object: label, probability, positive_probability,
+// truncated and tokens [{token, in_vocabulary, attention}].
+nlohmann::json to_json(const Prediction& prediction);
 
 }  // namespace distgru::train

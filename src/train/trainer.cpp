@@ -16,13 +16,6 @@
 namespace distgru::train {
 namespace {
 
-nlohmann::json eval_record(const EvalResult& r, int64_t step, const std::string& split) {
-  return {{"step", step},         {"split", split},         {"samples", r.samples},
-          {"accuracy", r.accuracy}, {"auc", r.auc},           {"loss", r.loss},
-          {"tp", r.confusion.tp},  {"fp", r.confusion.fp},   {"tn", r.confusion.tn},
-          {"fn", r.confusion.fn}};
-}
-
 StepOptions step_options(const TrainConfig& c) {
   StepOptions o;
   o.clip_grad_norm = c.clip_grad_norm;
@@ -114,12 +107,14 @@ void Trainer::resume_if_asked() {
 
 void Trainer::log_step(double loss, double samples_per_second, const StepTimes& times) {
   if (!metrics_) return;
-  metrics_->append({{"step", state_.step},
-                    {"epoch", cursor_.epoch() + (cursor_.at_epoch_start() ? 0 : 1)},
-                    {"loss", loss},
-                    {"samples_per_sec", samples_per_second},
-                    {"lr", last_lr_},
-                    {"sync_seconds", times.sync}});
+  report::StepRecord record;
+  record.step = state_.step;
+  record.epoch = cursor_.epoch() + (cursor_.at_epoch_start() ? 0 : 1);
+  record.loss = loss;
+  record.samples_per_sec = samples_per_second;
+  record.lr = last_lr_;
+  record.sync_seconds = times.sync;
+  metrics_->append(report::to_json(record));
 }
 
 void Trainer::validate() {
@@ -128,7 +123,7 @@ void Trainer::validate() {
   const bool improved = best_.offer(r, state_.step, model_->parameters());
   spdlog::info("validation at step {}: accuracy {:.4f} auc {:.4f} loss {:.4f}{}", state_.step, r.accuracy, r.auc,
                r.loss, improved ? " (best so far)" : "");
-  if (metrics_) metrics_->append(eval_record(r, state_.step, "validation"));
+  if (metrics_) metrics_->append(report::to_json(record_of(r, state_.step, "validation")));
   if (!improved) return;
   state_.best_metric = best_.score();
   state_.best_step = best_.step();
@@ -206,7 +201,7 @@ EvalResult Trainer::test_best_model() {
   spdlog::info("scoring {} test reviews with the parameters of step {}", test_set.size(), step);
   auto r = evaluate(model_, comm_, test_set, {0, test_set.size()}, config_.eval_batch_size);
   if (is_root_ && checkpoints_.enabled()) {
-    const auto record = eval_record(r, step, "test");
+    const auto record = report::to_json(record_of(r, step, "test"));
     if (metrics_) metrics_->append(record);
     checkpoints_.save_text("test_metrics.json", dump_json(record, 2) + "\n");
   }

@@ -12,10 +12,10 @@ bool has(const std::string& text, const std::string& part) {
 }
 
 TEST(GnuplotCharts, FormatsByName) {
-  EXPECT_EQ(parse_image_format("svg"), ImageFormat::kSvg);
-  EXPECT_EQ(parse_image_format("png"), ImageFormat::kPng);
-  EXPECT_THROW(parse_image_format("gif"), std::exception);
-  EXPECT_STREQ(extension(ImageFormat::kPng), "png");
+  EXPECT_EQ(parse_choice<ImageFormat>("svg", "--format"), ImageFormat::kSvg);
+  EXPECT_EQ(parse_choice<ImageFormat>("png", "--format"), ImageFormat::kPng);
+  EXPECT_EQ(extension(ImageFormat::kPng), "png");
+  EXPECT_THROW(parse_choice<ImageFormat>("gif", "--format"), std::exception);
 }
 
 TEST(GnuplotCharts, TrainingChartCarriesItsDataAndBothPanels) {

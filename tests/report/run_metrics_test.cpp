@@ -50,5 +50,63 @@ TEST(RunMetrics, ErrorsNameFileAndLine) {
   EXPECT_THROW(parse_eval_record("{\"step\":1}", "t.json"), std::exception);
 }
 
+// One record type and one layout for metrics.jsonl, test_metrics.json and
+// distgru-eval --output: what to_json writes, the parser reads back whole.
+TEST(RunMetrics, RecordsRoundTripThroughTheirJson) {
+  EvalRecord e;
+  e.step = 700;
+  e.split = "test";
+  e.samples = 25000;
+  e.accuracy = 0.88456;
+  e.auc = 0.9544191744;
+  e.loss = 0.326;
+  e.tp = 10900;
+  e.fp = 1300;
+  e.tn = 11214;
+  e.fn = 1586;
+  e.checkpoint = "run/best.pt";
+  const auto j = to_json(e);
+  EXPECT_DOUBLE_EQ(j.at("precision").get<double>(), 10900.0 / 12200.0);
+  EXPECT_DOUBLE_EQ(j.at("recall").get<double>(), 10900.0 / 12486.0);
+  const auto back = parse_eval_record(j.dump(), "eval.json");
+  EXPECT_EQ(back.step, e.step);
+  EXPECT_EQ(back.split, e.split);
+  EXPECT_EQ(back.samples, e.samples);
+  EXPECT_EQ(back.accuracy, e.accuracy);
+  EXPECT_EQ(back.auc, e.auc);
+  EXPECT_EQ(back.loss, e.loss);
+  EXPECT_EQ(back.tp, e.tp);
+  EXPECT_EQ(back.fp, e.fp);
+  EXPECT_EQ(back.tn, e.tn);
+  EXPECT_EQ(back.fn, e.fn);
+  EXPECT_EQ(back.checkpoint, e.checkpoint);
+  EXPECT_DOUBLE_EQ(back.f1(), 2 * e.precision() * e.recall() / (e.precision() + e.recall()));
+
+  StepRecord s;
+  s.step = 20;
+  s.epoch = 1;
+  s.loss = 0.5;
+  s.samples_per_sec = 480.5;
+  s.lr = 0.002;
+  s.sync_seconds = 0.001;
+  std::istringstream in(to_json(s).dump() + "\n" + to_json(e).dump() + "\n");
+  const auto run = parse_metrics_jsonl(in, "m.jsonl");
+  ASSERT_EQ(run.steps.size(), 1u);
+  EXPECT_EQ(run.steps[0].epoch, 1);
+  EXPECT_EQ(run.steps[0].lr, 0.002);
+  EXPECT_EQ(run.steps[0].sync_seconds, 0.001);
+  ASSERT_TRUE(run.test.has_value());
+  EXPECT_EQ(run.test->tp, 10900);
+}
+
+TEST(RunMetrics, UndefinedRatiosAreZero) {
+  EvalRecord nothing_predicted_positive;
+  nothing_predicted_positive.tn = 5;
+  nothing_predicted_positive.fn = 5;
+  EXPECT_EQ(nothing_predicted_positive.precision(), 0.0);
+  EXPECT_EQ(nothing_predicted_positive.recall(), 0.0);
+  EXPECT_EQ(nothing_predicted_positive.f1(), 0.0);
+}
+
 }  // namespace
 }  // namespace distgru::report

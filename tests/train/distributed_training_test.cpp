@@ -52,7 +52,7 @@ class DistributedTraining : public ::testing::Test {
     c.learning_rate = 0.01;
     c.val_fraction = 0.25;
     c.log_every = 2;
-    c.threads = 1;
+    c.runtime.threads = 1;
     return c;
   }
 

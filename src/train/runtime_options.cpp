@@ -1,0 +1,20 @@
+#include "train/runtime_options.h"
+
+#include "common/log.h"
+#include "model/fast_gru.h"
+#include "runtime/blas_kernels.h"
+#include "runtime/process_settings.h"
+
+namespace distgru::train {
+
+std::unique_ptr<dist::Communicator> start_ranks(const dist::MpiSession& session, const RuntimeOptions& options,
+                                                const std::string& tool) {
+  auto comm = dist::create_communicator(session, options.backend, std::chrono::seconds(options.collective_timeout));
+  const int threads = runtime::configure_threads(static_cast<int>(options.threads), comm->local_size());
+  spdlog::info("{}: {} ranks ({} on this host), backend {}, {} threads per rank, {}, {}, {}", tool, comm->size(),
+               comm->local_size(), comm->backend(), threads, runtime::blas_summary(), model::fast_gru_summary(),
+               runtime::flushes_denormals() ? "denormals flushed to zero" : "denormals kept");
+  return comm;
+}
+
+}  // namespace distgru::train
