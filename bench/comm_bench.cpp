@@ -11,9 +11,11 @@
 #include <mpi.h>
 
 #include <chrono>
+#include <mutex>
 
 #include "bench/bench_common.h"
 #include "distributed/gradient_sync.h"
+#include "distributed/mpi_session.h"
 #include "runtime/process_settings.h"
 
 namespace distgru::bench {
@@ -56,6 +58,8 @@ nlohmann::json run_allreduce(const Options& o, dist::Communicator& comm) {
   float* data = flat.data_ptr<float>();
   const int count = static_cast<int>(sync.numel());
   const auto bare = time_collective(comm, [&] {
+    // The communicator's thread is idle here; the lock keeps it that way.
+    std::lock_guard<std::mutex> lock(dist::mpi_call_mutex());
     const int rc = MPI_Allreduce(MPI_IN_PLACE, data, count, MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD);
     DISTGRU_CHECK(rc == MPI_SUCCESS, "bench: MPI_Allreduce failed");
   });

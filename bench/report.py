@@ -125,6 +125,35 @@ def main(out):
             continue
         print(f"- distgru {name}: evaluation {r['train']['eval_samples_per_second']:.0f} samples/s, "
               f"peak RSS {r['peak_rss_mb_max_rank']:.0f} MB per rank")
+    pairs = sorted(int(n[len("distgru_ab_this_"):-5]) for n in os.listdir(out)
+                   if n.startswith("distgru_ab_this_") and n.endswith(".json"))
+    if pairs:
+        ab = []
+        print(f"\nA/B against the baseline build, 2 ranks × 1 thread, {len(pairs)} alternating pairs "
+              f"(baseline first in each):\n")
+        print("| pair | samples/s this (baseline) | ratio | allreduce GB/s this (baseline) | ratio | "
+              "% of bare MPI this (baseline) |")
+        print("|" + "---|" * 6)
+        for i in pairs:
+            a, b = load(out, f"distgru_ab_this_{i}"), load(out, f"distgru_ab_baseline_{i}")
+            if not a or not b:
+                continue
+            ra, rb = rate(a["train"]), rate(b["train"])
+            aa, ab_ = a["allreduce"], b["allreduce"]
+            bare = lambda x: 100 * x["distgru_busbw_gbs"] / max(x["mpi_busbw_gbs"], 1e-12)
+            ab.append({"pair": i, "samples_per_second": ra, "baseline_samples_per_second": rb,
+                       "busbw_gbs": aa["distgru_busbw_gbs"], "baseline_busbw_gbs": ab_["distgru_busbw_gbs"],
+                       "percent_of_bare": bare(aa), "baseline_percent_of_bare": bare(ab_)})
+            print(f"| {i} | {ra:.0f} ({rb:.0f}) | {ra / rb:.3f} | {aa['distgru_busbw_gbs']:.2f} "
+                  f"({ab_['distgru_busbw_gbs']:.2f}) | {aa['distgru_busbw_gbs'] / ab_['distgru_busbw_gbs']:.3f} "
+                  f"| {bare(aa):.0f}% ({bare(ab_):.0f}%) |")
+        if ab:
+            ratios = sorted(x["samples_per_second"] / x["baseline_samples_per_second"] for x in ab)
+            bw = sorted(x["percent_of_bare"] - x["baseline_percent_of_bare"] for x in ab)
+            print(f"\n- Throughput this / baseline: median {ratios[len(ratios) // 2]:.3f} "
+                  f"(range {ratios[0]:.3f}–{ratios[-1]:.3f}); allreduce as a share of bare MPI, this minus "
+                  f"baseline: median {bw[len(bw) // 2]:+.0f} points (range {bw[0]:+.0f} to {bw[-1]:+.0f})")
+            extra["ab_against_baseline"] = ab
     for name in ("probe", "2x1"):
         io = (probe if name == "probe" else runs.get("2x1", {})).get("io")
         if io:

@@ -2,11 +2,15 @@
 # Runs the whole benchmark suite and prints the table (bench/README.md).
 #
 #   bench/run.sh --data DIR [--build BUILD_DIR] [--out OUT_DIR] [--steps N] [--warmup N]
+#                [--baseline-build OTHER_BUILD_DIR [--pairs N]]
 #   bench/run.sh --tiny     (smoke run: tiny model, random tokens, seconds)
 #
 # DIR is a prepared directory (distgru-prepare). Writes one JSON per run and
 # OUT_DIR/bench.json with everything; the PyTorch baseline runs in the same
 # invocation, on the same data and batch, when /usr/bin/python3 has torch.
+# --baseline-build: another build's distgru-bench (of another commit) runs
+# the 2 x 1 training and allreduce suites too, alternating with this build's
+# N times (3), and the table gives their ratios: an A/B in the same run.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -17,20 +21,27 @@ out=""
 steps=12
 warmup=3
 tiny=0
+baseline=""
+pairs=3
 while [[ $# -gt 0 ]]; do
   case "$1" in
+    --baseline-build) baseline=$2; shift 2 ;;
+    --pairs) pairs=$2; shift 2 ;;
     --data) data=$2; shift 2 ;;
     --build) build=$2; shift 2 ;;
     --out) out=$2; shift 2 ;;
     --steps) steps=$2; shift 2 ;;
     --warmup) warmup=$2; shift 2 ;;
     --tiny) tiny=1; shift ;;
-    -h|--help) sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "bench/run.sh: unknown option $1" >&2; exit 2 ;;
   esac
 done
 bench=$build/bin/distgru-bench
 [[ -x "$bench" ]] || { echo "bench/run.sh: $bench not built (cmake --build $build --target distgru-bench)" >&2; exit 1; }
+if [[ -n "$baseline" ]]; then
+  [[ -x "$baseline/bin/distgru-bench" ]] || { echo "bench/run.sh: $baseline/bin/distgru-bench not built" >&2; exit 1; }
+fi
 out=${out:-$build/bench-results}
 mkdir -p "$out"
 rm -f "$out"/*.json
@@ -52,15 +63,18 @@ cores=$(nproc)
 
 # distgru under mpirun, bound as launch/train_local.sh binds: RANKS x THREADS.
 run_distgru() {  # name ranks threads suites [distgru-bench flags]
-  local name=$1 ranks=$2 threads=$3 suites=$4
-  shift 4
+  run_bench "$bench" "$@"
+}
+run_bench() {  # binary name ranks threads suites [distgru-bench flags]
+  local binary=$1 name=$2 ranks=$3 threads=$4 suites=$5
+  shift 5
   local args=(-np "$ranks")
   if (( ranks * threads <= cores )); then args+=(--map-by "slot:PE=$threads" --bind-to core)
   else args+=(--oversubscribe --bind-to none); fi
   [[ $(id -u) == 0 ]] && args+=(--allow-run-as-root)
   args+=(-x OMP_NUM_THREADS="$threads" -x OPENBLAS_NUM_THREADS="$threads")
-  echo "== distgru $name: $ranks rank(s) x $threads thread(s): $suites" >&2
-  mpirun "${args[@]}" "$bench" --suite "$suites" --threads "$threads" "${src[@]}" "${common[@]}" \
+  echo "== distgru $name: $ranks rank(s) x $threads thread(s): $suites ($binary)" >&2
+  mpirun "${args[@]}" "$binary" --suite "$suites" --threads "$threads" "${src[@]}" "${common[@]}" \
     "${extra[@]}" "$@" --json "$out/distgru_$name.json" >"$out/distgru_$name.log" 2>&1 ||
     { cat "$out/distgru_$name.log" >&2; exit 1; }
 }
@@ -91,6 +105,13 @@ run_distgru 1x1 1 1 train
 run_distgru 2x1 2 1 train,io,allreduce
 # What flushing denormals to zero buys (runtime/process_settings.h), in the same run.
 run_distgru 2x1_denormals 2 1 train --keep-denormals
+# A/B against another build, alternating so that both see the same load.
+if [[ -n "$baseline" ]]; then
+  for i in $(seq 1 "$pairs"); do
+    run_bench "$baseline/bin/distgru-bench" "ab_baseline_$i" 2 1 train,allreduce
+    run_distgru "ab_this_$i" 2 1 train,allreduce
+  done
+fi
 if /usr/bin/python3 -c 'import torch' 2>/dev/null; then
   run_pytorch default
   for t in $(seq 1 "$cores"); do

@@ -23,8 +23,8 @@ ShardedDataset::ShardedDataset(const std::string& dir, const std::string& split,
     DISTGRU_CHECK(std::filesystem::is_regular_file(path), path + ": missing");
     if (f.bytes >= 0) {
       const int64_t bytes = file_size(path);
-      DISTGRU_CHECK(bytes == f.bytes, path + ": checksum mismatch (truncated or corrupted?): " +
-                                          std::to_string(bytes) + " bytes, manifest says " +
+      DISTGRU_CHECK(bytes == f.bytes, path + ": size mismatch (truncated or rewritten?): " +
+                                          std::to_string(bytes) + " bytes, manifest.json says " +
                                           std::to_string(f.bytes));
     }
     if (verify_checksums) {

@@ -16,8 +16,9 @@ namespace distgru::data {
 class ShardedDataset {
  public:
   // Opens dir/manifest.json and checks every file of `split`: it exists, its
-  // size matches the manifest, its sha256 too when verify_checksums ("<file>:
-  // checksum mismatch (truncated or corrupted?)"), and its attributes agree
+  // size matches the manifest ("<file>: size mismatch (truncated or
+  // rewritten?)"), its sha256 too when verify_checksums ("<file>: checksum
+  // mismatch (truncated or corrupted?)"), and its attributes agree
   // with `expected` (check_compatible; expected.split is taken to be `split`)
   // and with the manifest. Files are closed again after the check.
   ShardedDataset(const std::string& dir, const std::string& split, const ShardMeta& expected,

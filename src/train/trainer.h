@@ -64,18 +64,19 @@ class Trainer {
   void save_checkpoint();
   EvalResult test_best_model();
 
-  // Constant after construction.
-  TrainConfig config_;
+  // Set up by the constructor; the objects behind them keep their own state
+  // (the model's parameters and the optimiser's moments change every step).
+  const TrainConfig config_;
   dist::Communicator& comm_;
-  bool is_root_;
-  TrainingData data_;
-  Schedule schedule_;
+  const bool is_root_;
+  const TrainingData data_;
+  const Schedule schedule_;
   CheckpointPolicy checkpoints_;
   model::AttentionGRU model_;
   std::unique_ptr<TrainStep> step_;
   std::unique_ptr<MetricsLog> metrics_;  // rank 0 only
 
-  // Changed by every step.
+  // Moved by every step.
   data::EpochCursor cursor_;
   TrainState state_;
   BestModel best_;

@@ -108,7 +108,7 @@ TEST(ShardedDataset, ChecksumMismatchAndMissingFile) {
   testing::fs::resize_file(second, 10);
   EXPECT_NE(error_of([&] {
               ShardedDataset d(dir.path().string(), "train", expected_meta(), false);
-            }).find(second + ": checksum mismatch"),
+            }).find(second + ": size mismatch (truncated or rewritten?): 10 bytes, manifest.json says"),
             std::string::npos);
   testing::fs::remove(second);
   EXPECT_NE(error_of([&] {
