@@ -51,18 +51,15 @@ const OptionTable<EvalConfig>& eval_settings() {
 
 int main(int argc, char** argv) {
   return cli::run_mpi_program(argc, argv, [](dist::MpiSession& session, int argc, char** argv) {
-    const auto args = cli::parse_or_usage_error([&] {
+    const auto settings = cli::settings_or_help(session, [&] {
       return parse_settings(eval_settings(), argc, argv,
                             "Usage: distgru-eval --checkpoint <file or dir> --data <dir> [options]\n\n"
                             "Scores a checkpoint on a prepared split: accuracy, ROC AUC, loss, precision, recall, "
                             "F1 and\nthe confusion matrix, printed and (--output) as JSON.\n",
                             /*config_file=*/false);
     });
-    if (!args.config) {
-      if (session.world_rank() == 0) std::cout << args.help << std::endl;
-      return 0;
-    }
-    const auto& config = *args.config;
+    if (!settings) return 0;
+    const auto& config = *settings;
     if (config.checkpoint.empty() || config.data_dir.empty()) {
       throw cli::UsageError("--checkpoint and --data are required (see --help)");
     }

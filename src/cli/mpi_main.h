@@ -34,6 +34,15 @@ auto parse_or_usage_error(Parse parse) -> decltype(parse()) {
   }
 }
 
+// A tool's settings from `parse` (which returns .config and .help), or
+// nothing when --help was asked for: rank 0 has then printed the help.
+template <typename Parse>
+auto settings_or_help(const dist::MpiSession& session, Parse parse) -> decltype(parse().config) {
+  auto parsed = parse_or_usage_error(parse);
+  if (!parsed.config && session.world_rank() == 0) std::cout << parsed.help << std::endl;
+  return parsed.config;
+}
+
 template <typename Body>
 int run_mpi_program(int argc, char** argv, Body body) {
   runtime::use_best_blas_kernels(argv);  // may re-exec this program: before MPI and threads

@@ -84,18 +84,15 @@ std::string fixed(double v, int digits = 4) {
 
 int main(int argc, char** argv) {
   return cli::run_mpi_program(argc, argv, [](dist::MpiSession& session, int argc, char** argv) {
-    const auto args = cli::parse_or_usage_error([&] {
+    const auto settings = cli::settings_or_help(session, [&] {
       return parse_settings(report_settings(), argc, argv,
                             "Usage: distgru-report --checkpoint-dir <dir> [options]\n\n"
                             "Draws a run's training curves, test ROC curve and confusion matrix (with gnuplot)\n"
                             "and writes them with an index.html to --out.\n",
                             /*config_file=*/false);
     });
-    if (!args.config) {
-      if (session.world_rank() == 0) std::cout << args.help << std::endl;
-      return 0;
-    }
-    auto config = *args.config;
+    if (!settings) return 0;
+    auto config = *settings;
     const std::string& dir = config.dir;
     if (dir.empty()) throw cli::UsageError("--checkpoint-dir is required (see --help)");
     if (config.out.empty()) config.out = (fs::path(dir) / "report").string();

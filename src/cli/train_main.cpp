@@ -14,12 +14,9 @@ using namespace distgru;
 
 int main(int argc, char** argv) {
   return cli::run_mpi_program(argc, argv, [](dist::MpiSession& session, int argc, char** argv) {
-    const auto args = cli::parse_or_usage_error([&] { return train::parse_train_args(argc, argv); });
-    if (!args.config) {
-      if (session.world_rank() == 0) std::fputs(args.help.c_str(), stdout);
-      return 0;
-    }
-    const auto& config = *args.config;
+    const auto settings = cli::settings_or_help(session, [&] { return train::parse_train_args(argc, argv); });
+    if (!settings) return 0;
+    const auto& config = *settings;
     if (config.data_dir.empty()) throw cli::UsageError("--data is required (see --help)");
     runtime::install_stop_signal_handlers();
     const auto start = std::chrono::steady_clock::now();
