@@ -153,8 +153,8 @@ rm -rf "$build/gpu-run" "$build/gpu-resume"
 run "train the README config on $ranks GPU rank(s) with NCCL" mpirun -np "$ranks" "$build/bin/distgru-train" \
   --config "$cfg" --data "$data" --checkpoint-dir "$build/gpu-run" --backend nccl --log-every 50
 grep -q "backend nccl on cuda:0" "$log" && record "trainer used NCCL on cuda:0" PASS || record "trainer used NCCL on cuda:0" FAIL
-grep -q "reduced during backward" "$log" && record "NCCL buckets reduced during backward (communication thread)" PASS \
-  || record "NCCL buckets reduced during backward (communication thread)" FAIL
+grep -q "reduced during backward" "$log" && record "NCCL buckets reduced during backward (started from the gradient hooks)" PASS \
+  || record "NCCL buckets reduced during backward (started from the gradient hooks)" FAIL
 acc=$(json_field "$build/gpu-run/test_metrics.json" accuracy)
 auc=$(json_field "$build/gpu-run/test_metrics.json" auc)
 if awk -v a="${acc:-0}" -v u="${auc:-0}" 'BEGIN { exit !(a > 0.85 && u > 0.92) }'; then
