@@ -6,6 +6,8 @@
 
 #include "cli/mpi_main.h"
 #include "common/file_system.h"
+#include "data/manifest.h"
+#include "train/rank_agreement.h"
 #include "report/predictions_csv.h"
 #include "train/config.h"
 #include "train/evaluator.h"
@@ -35,7 +37,7 @@ const OptionTable<EvalConfig>& eval_settings() {
     const std::string group = "Options";
     OptionTable<C> t;
     t.add(group, "checkpoint", &C::checkpoint, "checkpoint file, or a directory (best.pt, else newest)")
-        .add(group, "data", &C::data_dir, "directory written by distgru-prepare")
+        .add(group, "data", &C::data_dir, "directory written by distgru-prepare", {}, kRankLocal)
         .add(group, "split", &C::split, "which split to score: test | train", SettingCheck<std::string>(known_split))
         .add(group, "predictions", &C::predictions, "write index,probability,label,prediction CSV here")
         .add(group, "output", &C::output, "write the metrics as JSON here (the layout of test_metrics.json)")
@@ -65,6 +67,12 @@ int main(int argc, char** argv) {
     }
     auto comm = train::start_ranks(session, config.runtime, "distgru-eval");
     auto loaded = train::load_model(config.checkpoint, comm->device());
+    // Every rank must score the same checkpoint on the same data.
+    train::check_settings_agree(*comm,
+                                train::with_data_fingerprint(eval_settings().to_ini(config, kRankLocal), config.data_dir) +
+                                    "checkpoint = " + train::checkpoint_digest(loaded.path) + "\n",
+                                "distgru-eval");
+    train::check_vocabulary(loaded, data::vocab_fingerprint(config.data_dir), config.data_dir + "/vocab.txt");
     data::ShardedDataset dataset(config.data_dir, config.split, train::shard_meta(loaded.config, config.split),
                                  config.verify_checksums);
     spdlog::info("scoring {} {} reviews with {} (step {})", dataset.size(), config.split, loaded.path,

@@ -1,8 +1,10 @@
 #pragma once
 // The one place where an MPI program's errors end: a usage error (bad flag,
-// unreadable config) is the same on every rank, so rank 0 reports it and all
-// exit 2 cleanly; any other error is reported by the rank that hit it, which
-// then aborts the whole job so no other rank waits for it in a collective.
+// unreadable config) or another error the ranks agreed on (AgreedError,
+// common/error.h) is the same on every rank, so rank 0 reports it and all
+// exit cleanly with its status; any other error is reported by the rank that
+// hit it, which then aborts the whole job so no other rank waits for it in a
+// collective.
 
 #include <exception>
 #include <iostream>
@@ -17,8 +19,8 @@
 namespace distgru::cli {
 
 // Thrown for command-line problems, before any collective has started.
-struct UsageError : Error {
-  using Error::Error;
+struct UsageError : AgreedError {
+  explicit UsageError(const std::string& what) : AgreedError(what, kExitRefused) {}
 };
 
 // Runs `parse` (a tool's command-line parser); any distgru::Error it throws
@@ -56,9 +58,9 @@ int run_mpi_program(int argc, char** argv, Body body) {
   init_logging(session->world_rank(), session->world_size());
   try {
     return body(*session, argc, argv);
-  } catch (const UsageError& e) {
+  } catch (const AgreedError& e) {
     if (session->world_rank() == 0) std::cerr << "error: " << e.what() << std::endl;
-    return 2;
+    return e.exit_code();
   } catch (const std::exception& e) {
     spdlog::error("{}", e.what());
     spdlog::error("aborting all ranks");

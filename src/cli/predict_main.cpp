@@ -13,6 +13,9 @@
 #include "common/file_system.h"
 #include "runtime/blas_kernels.h"
 #include "runtime/process_settings.h"
+#include "data/manifest.h"
+#include "data/tokenizer.h"
+#include "data/utf8.h"
 #include "train/attention_views.h"
 #include "train/inference.h"
 
@@ -57,7 +60,7 @@ int main(int argc, char** argv) {
       ("checkpoint", po::value(&checkpoint), "checkpoint file, or a directory (best.pt, else newest)")
       ("vocab", po::value(&vocab_path), "vocab.txt written by distgru-prepare (default: <data>/vocab.txt)")
       ("text", po::value(&text), "one review")
-      ("file", po::value(&file), "a file with one review per line")
+      ("file", po::value(&file), "a file with one review per line: one result per line, with its number")
       ("data", po::value(&data_dir), "a directory written by distgru-prepare: score a sample of it")
       ("sample", po::value(&sample), "with --data: how many reviews to sample")
       ("split", po::value(&split)->default_value(split), "with --data: test | train")
@@ -65,6 +68,7 @@ int main(int argc, char** argv) {
       ("html", po::value(&html), "write an attention heat map page here instead of printing")
       ("json", po::bool_switch(&json), "print one JSON object per review")
       ("top", po::value(&top)->default_value(top), "how many most-attended tokens to list");
+  bool has_text = false;
   try {
     po::variables_map vm;
     po::store(po::parse_command_line(argc, argv, options), vm);
@@ -74,9 +78,14 @@ int main(int argc, char** argv) {
       return 0;
     }
     if (vocab_path.empty() && !data_dir.empty()) vocab_path = data_dir + "/vocab.txt";
-    const int sources = !text.empty() + !file.empty() + !data_dir.empty();
+    has_text = vm.count("text") > 0;
+    const int sources = has_text + (vm.count("file") > 0) + (vm.count("data") > 0);
     if (checkpoint.empty() || vocab_path.empty() || sources != 1) {
       std::cerr << "error: --checkpoint, --vocab and exactly one of --text, --file or --data are required (see --help)\n";
+      return 2;
+    }
+    if (has_text && data::tokenize(text).empty()) {
+      std::cerr << "error: --text has no words to classify (it is empty, or only spaces and punctuation)\n";
       return 2;
     }
     if (!data_dir.empty() && (sample <= 0 || html.empty())) {
@@ -95,29 +104,50 @@ int main(int argc, char** argv) {
                   vocab_path + ": vocabulary has " + std::to_string(vocab.vocab_size()) +
                       " ids but the model in " + loaded.path + " expects " +
                       std::to_string(loaded.config.vocab_size));
+    train::check_vocabulary(loaded, data::sha256_file(vocab_path), vocab_path);
     std::vector<report::ReviewView> views;
     if (!data_dir.empty()) {
       views = train::sample_views(loaded, vocab, data_dir, split, sample, seed);
     } else {
-      std::vector<std::string> reviews;
-      if (!text.empty()) {
-        reviews.push_back(text);
+      // Every input line gets one result, carrying its number.
+      std::vector<std::pair<int64_t, std::string>> reviews;
+      if (has_text) {
+        reviews.emplace_back(0, text);
       } else {
         std::ifstream in(file);
         if (!in) throw Error(file + ": cannot open");
-        for (std::string line; std::getline(in, line);) {
-          if (!line.empty()) reviews.push_back(line);
-        }
-        if (reviews.empty()) throw Error(file + ": no reviews (one per line expected)");
+        int64_t number = 0;
+        for (std::string line; std::getline(in, line);) reviews.emplace_back(++number, std::move(line));
+        if (reviews.empty()) throw Error(file + ": empty file (one review per line expected)");
       }
-      for (size_t i = 0; i < reviews.size(); ++i) {
-        auto p = train::predict(loaded.model, vocab, reviews[i], loaded.config.sentence_size);
+      for (const auto& [number, review] : reviews) {
+        const std::string where = has_text ? "--text" : file + ":" + std::to_string(number);
+        if (const auto bad = data::first_invalid_utf8(review)) {
+          std::fprintf(stderr, "warning: %s: not valid UTF-8 at byte %zu: shown with U+FFFD (the model reads "
+                       "the bytes as distgru-prepare does)\n", where.c_str(), *bad + 1);
+        }
+        if (data::tokenize(review).empty()) {
+          if (!html.empty()) {
+            std::fprintf(stderr, "warning: %s: empty review, no words to classify: not on the page\n", where.c_str());
+          } else if (json) {
+            std::printf("%s\n", nlohmann::json{{"line", number}, {"error", "empty review: no words to classify"}}
+                                    .dump().c_str());
+          } else {
+            std::printf("line %lld: empty review: no words to classify\n", static_cast<long long>(number));
+          }
+          continue;
+        }
+        auto p = train::predict(loaded.model, vocab, review, loaded.config.sentence_size);
+        for (auto& t : p.tokens) t.token = data::to_valid_utf8(t.token);
         if (!html.empty()) {
-          views.push_back(train::view_of(p, text.empty() ? "line " + std::to_string(i + 1) : "review",
-                                  loaded.config.sentence_size));
+          views.push_back(train::view_of(p, has_text ? "review" : "line " + std::to_string(number),
+                                         loaded.config.sentence_size));
         } else if (json) {
-          std::printf("%s\n", train::to_json(p).dump().c_str());
+          auto j = train::to_json(p);
+          if (!has_text) j["line"] = number;
+          std::printf("%s\n", j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
         } else {
+          if (!has_text) std::printf("line %lld: ", static_cast<long long>(number));
           print_text(p, top);
         }
       }
@@ -129,9 +159,12 @@ int main(int argc, char** argv) {
       write_file_atomic(html, report::render_heatmap_page(views, info));
       std::printf("wrote %s (%zu reviews)\n", html.c_str(), views.size());
     }
+  } catch (const AgreedError& e) {
+    std::cerr << "error: " << e.what() << "\n";
+    return e.exit_code();
   } catch (const std::exception& e) {
     std::cerr << "error: " << e.what() << "\n";
-    return 1;
+    return kExitFailure;
   }
   return 0;
 }

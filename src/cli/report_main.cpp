@@ -13,6 +13,7 @@
 
 #include "cli/mpi_main.h"
 #include "common/file_system.h"
+#include "data/manifest.h"
 #include "report/gnuplot_charts.h"
 #include "report/predictions_csv.h"
 #include "report/report_index.h"
@@ -21,6 +22,7 @@
 #include "train/config.h"
 #include "train/evaluator.h"
 #include "train/inference.h"
+#include "train/rank_agreement.h"
 #include "train/runtime_options.h"
 
 namespace fs = std::filesystem;
@@ -53,7 +55,8 @@ const OptionTable<ReportConfig>& report_settings() {
         .add(group, "predictions", &C::predictions,
              "per-review test scores (CSV of distgru-eval --predictions); default: "
              "<checkpoint-dir>/test_predictions.csv when present, else the test split is scored")
-        .add(group, "data", &C::data_dir, "test data to score (default: the data dir the run was trained on)")
+        .add(group, "data", &C::data_dir, "test data to score (default: the data dir the run was trained on)", {},
+             kRankLocal)
         .add(group, "batch-size", &C::batch_size, "per-rank batch when scoring", positive<int64_t>);
     train::add_runtime_settings(t, &C::runtime);
     return t;
@@ -66,9 +69,15 @@ report::ScoredReviews score_test_split(dist::MpiSession& session, const ReportCo
   auto comm = train::start_ranks(session, config.runtime, "distgru-report");
   auto loaded = train::load_model(config.dir, comm->device());
   const std::string data_dir = config.data_dir.empty() ? loaded.config.data_dir : config.data_dir;
+  // Every rank must score the same checkpoint on the same data.
+  train::check_settings_agree(*comm,
+                              train::with_data_fingerprint(report_settings().to_ini(config, kRankLocal), data_dir) +
+                                  "checkpoint = " + train::checkpoint_digest(loaded.path) + "\n",
+                              "distgru-report");
   DISTGRU_CHECK(fs::is_directory(data_dir),
                 "test data '" + data_dir + "' (from " + loaded.path +
                     ") not found: pass --data <dir> or --predictions <csv from distgru-eval>");
+  train::check_vocabulary(loaded, data::vocab_fingerprint(data_dir), data_dir + "/vocab.txt");
   data::ShardedDataset dataset(data_dir, "test", train::shard_meta(loaded.config, "test"),
                                /*verify_checksums=*/true);
   spdlog::info("scoring {} test reviews of {} with {} for the ROC curve", dataset.size(), data_dir, loaded.path);

@@ -14,6 +14,24 @@ class Error : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// Exit statuses of the executables.
+constexpr int kExitFailure = 1;  // an error; the job was aborted or ended with it
+constexpr int kExitRefused = 2;  // bad flags, or a run refused before it started (the message says why)
+
+// An error that every rank meets at the same point for the same reason,
+// because the ranks agreed on it through a collective first: bad flags,
+// settings that differ between ranks, a run directory in use, a loss that
+// diverged. The job then ends cleanly, without MPI_Abort: rank 0 reports the
+// message once and every rank exits with exit_code().
+class AgreedError : public Error {
+ public:
+  AgreedError(const std::string& what, int exit_code) : Error(what), exit_code_(exit_code) {}
+  int exit_code() const { return exit_code_; }
+
+ private:
+  int exit_code_;
+};
+
 // Set once after MPI is up ("rank 1/4 on host"); prefixed to every Error.
 void set_process_label(std::string label);
 const std::string& process_label();

@@ -137,10 +137,13 @@ class OptionTable {
     return all;
   }
 
-  // "key = value" per row, in table order.
-  std::string to_ini(const Config& c) const {
+  // "key = value" per row, in table order, leaving out the rows with any of
+  // `except_roles`.
+  std::string to_ini(const Config& c, unsigned except_roles = 0) const {
     std::string out;
-    for (const auto& row : rows_) out += row.key + " = " + row.text(c) + "\n";
+    for (const auto& row : rows_) {
+      if ((row.roles & except_roles) == 0) out += row.key + " = " + row.text(c) + "\n";
+    }
     return out;
   }
 

@@ -18,10 +18,14 @@ namespace {
 
 struct WalkState {
   std::string innermost;
+  bool locking = false;  // some level failed to lock the file
 };
 
 herr_t record_innermost(unsigned n, const H5E_error2_t* err, void* data) {
   auto* state = static_cast<WalkState*>(data);
+  if (err != nullptr && err->desc != nullptr && std::string(err->desc).find("lock") != std::string::npos) {
+    state->locking = true;
+  }
   // Walking upward, n == 0 is where the error was detected: usually the most
   // telling line ("truncated file: eof = ...", "errno = 2, ...").
   if (n == 0 && err != nullptr) {
@@ -37,6 +41,12 @@ std::string error_message() {
   WalkState state;
   H5Ewalk2(H5E_DEFAULT, H5E_WALK_UPWARD, record_innermost, &state);
   H5Eclear2(H5E_DEFAULT);
+  if (state.locking) {
+    // Network filesystems (NFS, Lustre without flock) refuse HDF5's file
+    // locks; the shards are only ever read there, so locking can go.
+    state.innermost += "; on a network filesystem, set HDF5_USE_FILE_LOCKING=FALSE in the environment of "
+                       "every rank (mpirun -x HDF5_USE_FILE_LOCKING=FALSE)";
+  }
   return state.innermost;
 }
 

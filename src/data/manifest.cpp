@@ -83,6 +83,7 @@ void save_manifest(const std::string& dir, const Manifest& m) {
             {"seed", m.seed},
             {"source", m.source},
             {"files", std::move(files)}};
+  if (!m.vocab_sha256.empty()) j["vocab_sha256"] = m.vocab_sha256;
   write_file_atomic(manifest_path(dir), j.dump(2) + "\n");
 }
 
@@ -109,6 +110,10 @@ Manifest load_manifest(const std::string& dir) {
   m.index_offset = field<int32_t>(j, "index_offset", path);
   m.seed = field<uint64_t>(j, "seed", path);
   m.source = field<std::string>(j, "source", path);
+  if (j.contains("vocab_sha256")) {
+    m.vocab_sha256 = field<std::string>(j, "vocab_sha256", path);
+    DISTGRU_CHECK(is_hex_sha256(m.vocab_sha256), path + ": vocab_sha256 is not 64 lower-case hex digits");
+  }
   const json files = field<json>(j, "files", path);
   DISTGRU_CHECK(files.is_array(), path + ": field 'files' must be an array");
   for (size_t i = 0; i < files.size(); ++i) {
@@ -130,6 +135,28 @@ Manifest load_manifest(const std::string& dir) {
     m.files.push_back(std::move(f));
   }
   return m;
+}
+
+std::string data_fingerprint(const std::string& dir) { return sha256_hex(read_file(manifest_path(dir))); }
+
+std::string vocab_fingerprint(const std::string& dir) {
+  const Manifest m = load_manifest(dir);
+  if (!m.vocab_sha256.empty()) return m.vocab_sha256;
+  return sha256_file((std::filesystem::path(dir) / "vocab.txt").string());
+}
+
+std::string sha256_hex(std::string_view bytes) {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  DISTGRU_CHECK(EVP_Digest(bytes.data(), bytes.size(), digest, &length, EVP_sha256(), nullptr) == 1,
+                "EVP_Digest(sha256) failed: " + openssl_error());
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string hex;
+  for (unsigned int i = 0; i < length; ++i) {
+    hex += kHex[digest[i] >> 4];
+    hex += kHex[digest[i] & 0xf];
+  }
+  return hex;
 }
 
 std::string sha256_file(const std::string& path) {

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace distgru::data {
@@ -20,6 +21,7 @@ struct Manifest {
   int32_t vocab_size = 0, sentence_size = 0, pad_id = 0, start_id = 0, oov_id = 0, index_offset = 0;
   uint64_t seed = 0;
   std::string source;  // what it was prepared from (basename only, for determinism)
+  std::string vocab_sha256;  // of vocab.txt; empty in directories prepared before it was recorded
   std::vector<ManifestFile> files;
 
   int64_t num_samples(const std::string& split) const;
@@ -33,5 +35,16 @@ Manifest load_manifest(const std::string& dir);
 void save_manifest(const std::string& dir, const Manifest& m);
 // Lower-case hex SHA-256 of the file's contents (OpenSSL EVP, streamed).
 std::string sha256_file(const std::string& path);
+// Lower-case hex SHA-256 of `bytes`.
+std::string sha256_hex(std::string_view bytes);
+
+// The data directory's fingerprint: the SHA-256 of its manifest.json, which
+// lists every shard's SHA-256, the vocabulary's and the encoding's settings.
+// Two directories with the same fingerprint hold the same data.
+std::string data_fingerprint(const std::string& dir);
+
+// The vocabulary's fingerprint: the manifest's vocab_sha256, or, for a
+// directory prepared before it was recorded, the SHA-256 of dir/vocab.txt.
+std::string vocab_fingerprint(const std::string& dir);
 
 }  // namespace distgru::data

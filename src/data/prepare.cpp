@@ -186,6 +186,7 @@ PrepareSummary prepare_imdb(const PrepareOptions& opt) {
   const std::string vocab_path = (fs::path(opt.out_dir) / "vocab.txt").string();
   vocab.save(vocab_path);
   summary.files.push_back(vocab_path);
+  manifest.vocab_sha256 = sha256_file(vocab_path);
   save_manifest(opt.out_dir, manifest);  // last: marks the directory complete
   summary.files.push_back((fs::path(opt.out_dir) / "manifest.json").string());
   spdlog::info("wrote {}", summary.files.back());

@@ -30,6 +30,9 @@ namespace distgru::dist {
 // aborted (--collective-timeout): long enough for rank 0 to write a
 // checkpoint or score the test set while the others wait in a collective.
 constexpr std::chrono::seconds kDefaultCollectiveTimeout{300};
+// How long a collective waits before the late ranks are named in a warning
+// (--stall-warning): Horovod's stall inspector's 60 s.
+constexpr std::chrono::seconds kDefaultStallWarning{60};
 
 enum class ReduceOp { kSum, kMax, kMin };
 

@@ -20,8 +20,11 @@ bool nccl_compiled();
 // kAuto picks nccl when it is compiled in and a CUDA device is visible, else
 // mpi. Asking for nccl in a build without it fails with a clear message.
 // collective: every rank calls it with the same arguments.
+// `timeout` bounds every collective's wait (--collective-timeout); one that
+// waits longer than `stall_warning` is reported (--stall-warning).
 std::unique_ptr<Communicator> create_communicator(const MpiSession& session, Backend backend,
-                                                  std::chrono::seconds timeout);
+                                                  std::chrono::seconds timeout,
+                                                  std::chrono::seconds stall_warning = kDefaultStallWarning);
 
 }  // namespace distgru::dist
 

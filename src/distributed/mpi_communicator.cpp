@@ -51,7 +51,8 @@ bool threads_allowed() {
 
 }  // namespace
 
-MpiCommunicator::MpiCommunicator(const MpiSession& /*session*/, Scope scope, std::chrono::milliseconds timeout)
+MpiCommunicator::MpiCommunicator(const MpiSession& session, Scope scope, std::chrono::milliseconds timeout,
+                                 std::chrono::milliseconds stall_warning)
     : Communicator(timeout) {
   std::lock_guard<std::mutex> lock(mpi_call_mutex());
   DISTGRU_MPI_CHECK(MPI_Comm_dup(scope == Scope::kWorld ? MPI_COMM_WORLD : MPI_COMM_SELF, &comm_));
@@ -63,6 +64,7 @@ MpiCommunicator::MpiCommunicator(const MpiSession& /*session*/, Scope scope, std
   DISTGRU_MPI_CHECK(MPI_Comm_rank(local, &local_rank_));
   DISTGRU_MPI_CHECK(MPI_Comm_size(local, &local_size_));
   DISTGRU_MPI_CHECK(MPI_Comm_free(&local));
+  if (size_ > 1) arrivals_ = std::make_shared<MpiArrivals>(comm_, stall_warning, session.hostname());
   queue_ = std::make_unique<WorkQueue>(threads_allowed(), mpi_call_mutex());
 }
 
@@ -73,12 +75,20 @@ MpiCommunicator::~MpiCommunicator() {
   // An abandoned operation is still inside MPI on comm_: leave it be.
   if (comm_ != MPI_COMM_NULL && !finalized && !abandoned) {
     std::lock_guard<std::mutex> lock(mpi_call_mutex());
+    if (arrivals_) arrivals_->close(false);
     MPI_Comm_free(&comm_);
   }
 }
 
-std::string MpiCommunicator::numbered(std::string what) {
-  return what + " (collective #" + std::to_string(++started_) + ")";
+WorkHandle MpiCommunicator::start(const std::string& what, std::function<void(MPI_Comm)> call) {
+  std::lock_guard<std::mutex> lock(start_mu_);
+  const int64_t seq = ++started_;
+  const std::string named = what + " (collective #" + std::to_string(seq) + ")";
+  return queue_->submit(named, [comm = comm_, arrivals = arrivals_, seq, named, call = std::move(call)](
+                                   const WorkQueue::Note& note) {
+    if (arrivals) arrivals->arrive(seq, named, note);
+    call(comm);
+  });
 }
 
 void MpiCommunicator::check_cpu(const torch::Tensor& tensor, const char* op) const {
@@ -92,7 +102,7 @@ void MpiCommunicator::check_cpu(const torch::Tensor& tensor, const char* op) con
 WorkHandle MpiCommunicator::allreduce_async(torch::Tensor tensor, ReduceOp op) {
   check_cpu(tensor, "allreduce");
   const auto type = mpi_type(tensor.scalar_type());
-  return queue_->submit(numbered(describe("allreduce", tensor, op_name(op))), [comm = comm_, tensor, type, op] {
+  return start(describe("allreduce", tensor, op_name(op)), [tensor, type, op](MPI_Comm comm) {
     auto* data = static_cast<char*>(tensor.data_ptr());
     const int64_t n = tensor.numel();
     for (int64_t off = 0; off < n; off += kMaxChunk) {
@@ -107,16 +117,14 @@ WorkHandle MpiCommunicator::broadcast_async(torch::Tensor tensor, int root) {
   check_cpu(tensor, "broadcast");
   DISTGRU_CHECK(root >= 0 && root < size_, "mpi broadcast: root out of range");
   const auto type = mpi_type(tensor.scalar_type());
-  return queue_->submit(numbered(describe("broadcast", tensor, "from rank " + std::to_string(root))),
-                        [comm = comm_, tensor, type, root] {
-                          auto* data = static_cast<char*>(tensor.data_ptr());
-                          const int64_t n = tensor.numel();
-                          for (int64_t off = 0; off < n; off += kMaxChunk) {
-                            const int count = static_cast<int>(std::min(kMaxChunk, n - off));
-                            DISTGRU_MPI_CHECK(
-                                MPI_Bcast(data + off * tensor.element_size(), count, type, root, comm));
-                          }
-                        });
+  return start(describe("broadcast", tensor, "from rank " + std::to_string(root)), [tensor, type, root](MPI_Comm comm) {
+    auto* data = static_cast<char*>(tensor.data_ptr());
+    const int64_t n = tensor.numel();
+    for (int64_t off = 0; off < n; off += kMaxChunk) {
+      const int count = static_cast<int>(std::min(kMaxChunk, n - off));
+      DISTGRU_MPI_CHECK(MPI_Bcast(data + off * tensor.element_size(), count, type, root, comm));
+    }
+  });
 }
 
 WorkHandle MpiCommunicator::allgather_async(torch::Tensor input, torch::Tensor output) {
@@ -127,14 +135,14 @@ WorkHandle MpiCommunicator::allgather_async(torch::Tensor input, torch::Tensor o
                 "mpi allgather: output must hold size() * input.numel() of the same dtype");
   DISTGRU_CHECK(input.numel() <= INT_MAX, "mpi allgather: input too large");
   const auto type = mpi_type(input.scalar_type());
-  return queue_->submit(numbered(describe("allgather", input)), [comm = comm_, input, output, type] {
+  return start(describe("allgather", input), [input, output, type](MPI_Comm comm) {
     DISTGRU_MPI_CHECK(MPI_Allgather(input.data_ptr(), static_cast<int>(input.numel()), type,
                                     output.data_ptr(), static_cast<int>(input.numel()), type, comm));
   });
 }
 
 WorkHandle MpiCommunicator::barrier_async() {
-  return queue_->submit(numbered("barrier"), [comm = comm_] { DISTGRU_MPI_CHECK(MPI_Barrier(comm)); });
+  return start("barrier", [](MPI_Comm comm) { DISTGRU_MPI_CHECK(MPI_Barrier(comm)); });
 }
 
 }  // namespace distgru::dist

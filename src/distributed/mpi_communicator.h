@@ -11,10 +11,12 @@
 
 #include <mpi.h>
 
-#include <atomic>
+#include <functional>
 #include <memory>
+#include <mutex>
 
 #include "distributed/communicator.h"
+#include "distributed/mpi_arrivals.h"
 #include "distributed/mpi_session.h"
 #include "distributed/work_queue.h"
 
@@ -27,9 +29,11 @@ class MpiCommunicator final : public Communicator {
   enum class Scope { kWorld, kSelf };
 
   // collective (kWorld): every rank constructs it. The session must outlive
-  // the communicator.
+  // the communicator. A collective that waits longer than `stall_warning`
+  // for other ranks is reported, naming them (mpi_arrivals.h).
   explicit MpiCommunicator(const MpiSession& session, Scope scope = Scope::kWorld,
-                           std::chrono::milliseconds timeout = kDefaultCollectiveTimeout);
+                           std::chrono::milliseconds timeout = kDefaultCollectiveTimeout,
+                           std::chrono::milliseconds stall_warning = kDefaultStallWarning);
   ~MpiCommunicator() override;
 
   int rank() const override { return rank_; }
@@ -46,8 +50,9 @@ class MpiCommunicator final : public Communicator {
 
  private:
   void check_cpu(const torch::Tensor& tensor, const char* op) const;
-  // "<what> (collective #N)"
-  std::string numbered(std::string what);
+  // Queues `call` as the next collective, named `what`: on the queue's
+  // thread, the arrival check first (when there are other ranks), then the call.
+  WorkHandle start(const std::string& what, std::function<void(MPI_Comm)> call);
 
   // Constant after construction.
   MPI_Comm comm_ = MPI_COMM_NULL;
@@ -56,8 +61,10 @@ class MpiCommunicator final : public Communicator {
   int local_rank_ = 0;
   int local_size_ = 1;
   std::unique_ptr<WorkQueue> queue_;
+  std::shared_ptr<MpiArrivals> arrivals_;  // null in a world of one
 
-  std::atomic<int64_t> started_{0};  // collectives started so far
+  int64_t started_ = 0;  // collectives started so far; guarded by start_mu_
+  std::mutex start_mu_;
 };
 
 }  // namespace distgru::dist

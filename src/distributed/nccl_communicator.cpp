@@ -4,6 +4,7 @@
 #include <mutex>
 #include <thread>
 
+#include "common/log.h"
 #include "distributed/cuda_handles.h"
 
 namespace distgru::dist {
@@ -11,6 +12,7 @@ namespace distgru::dist {
 struct NcclCommunicator::State {
   std::mutex mu;  // one launch or abort at a time
   int device = 0;
+  std::chrono::milliseconds stall_warning{0};
   std::unique_ptr<CudaStream> stream;
   std::unique_ptr<CudaEvent> ready;  // recorded on the default stream before each launch
   std::unique_ptr<NcclComm> comm;
@@ -58,7 +60,9 @@ class NcclWork final : public Work {
       if (error_) std::rethrow_exception(error_);
       return;
     }
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    const auto start = std::chrono::steady_clock::now();
+    const auto deadline = start + timeout;
+    bool warned = false;
     DISTGRU_CUDA_CHECK(cudaSetDevice(state_->device));
     try {
       for (;;) {
@@ -78,6 +82,11 @@ class NcclWork final : public Work {
           abort();
           DISTGRU_FAIL(what_ + ": asynchronous NCCL error " + ncclGetErrorString(async) +
                        "; communicator aborted");
+        }
+        if (!warned && std::chrono::steady_clock::now() - start > state_->stall_warning) {
+          spdlog::warn("stall: {} has not completed after {:.0f} s (NCCL cannot tell which ranks are late)", what_,
+                       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+          warned = true;
         }
         if (std::chrono::steady_clock::now() > deadline) {
           abort();
@@ -120,8 +129,9 @@ class NcclWork final : public Work {
 }  // namespace
 
 NcclCommunicator::NcclCommunicator(std::unique_ptr<MpiCommunicator> bootstrap,
-                                   std::chrono::milliseconds timeout)
+                                   std::chrono::milliseconds timeout, std::chrono::milliseconds stall_warning)
     : Communicator(timeout), bootstrap_(std::move(bootstrap)), state_(std::make_shared<State>()) {
+  state_->stall_warning = stall_warning;
   int devices = 0;
   DISTGRU_CUDA_CHECK(cudaGetDeviceCount(&devices));
   DISTGRU_CHECK(devices > 0, "backend nccl: no CUDA device visible");

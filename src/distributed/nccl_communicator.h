@@ -18,7 +18,10 @@ namespace distgru::dist {
 class NcclCommunicator final : public Communicator {
  public:
   // collective: every rank constructs it.
-  NcclCommunicator(std::unique_ptr<MpiCommunicator> bootstrap, std::chrono::milliseconds timeout);
+  // A collective still running after `stall_warning` is reported once (NCCL
+  // cannot tell which ranks are late).
+  NcclCommunicator(std::unique_ptr<MpiCommunicator> bootstrap, std::chrono::milliseconds timeout,
+                   std::chrono::milliseconds stall_warning = kDefaultStallWarning);
   ~NcclCommunicator() override;
 
   int rank() const override { return bootstrap_->rank(); }

@@ -1,5 +1,6 @@
 #include "distributed/tensor_collectives.h"
 
+#include <algorithm>
 #include <cstring>
 
 #include "common/error.h"
@@ -55,6 +56,25 @@ bool tensors_identical_across_ranks(Communicator& comm, const std::vector<torch:
                                torch::TensorOptions().device(comm.device()));
   comm.allreduce(differs, ReduceOp::kMax);
   return differs.item<float>() == 0.0f;
+}
+
+std::vector<std::string> allgather_strings(Communicator& comm, const std::string& text) {
+  const auto lengths = allgather_values(comm, {static_cast<double>(text.size())});
+  size_t longest = 0;
+  for (double n : lengths) longest = std::max(longest, static_cast<size_t>(n));
+  auto mine = torch::zeros({static_cast<int64_t>(longest)}, torch::kByte);
+  if (!text.empty()) std::memcpy(mine.data_ptr(), text.data(), text.size());
+  auto all = torch::empty({static_cast<int64_t>(longest) * comm.size()}, torch::kByte);
+  if (longest > 0) {
+    auto on_device = all.to(comm.device());
+    comm.allgather(mine.to(comm.device()), on_device);
+    all = on_device.to(torch::kCPU);
+  }
+  std::vector<std::string> out;
+  for (size_t r = 0; r < lengths.size(); ++r) {
+    out.emplace_back(static_cast<const char*>(all.data_ptr()) + r * longest, static_cast<size_t>(lengths[r]));
+  }
+  return out;
 }
 
 std::vector<double> allgather_values(Communicator& comm, const std::vector<double>& values) {

@@ -26,6 +26,10 @@ bool tensors_identical_across_ranks(Communicator& comm, const std::vector<torch:
 // for the few numbers the ranks must agree on each step.
 std::vector<double> allgather_values(Communicator& comm, const std::vector<double>& values);
 
+// collective: every rank's `text`, in rank order (two allgathers: the
+// lengths, then the bytes padded to the longest).
+std::vector<std::string> allgather_strings(Communicator& comm, const std::string& text);
+
 // Copies the tensors into one new flat tensor (same dtype as the first).
 torch::Tensor flatten_tensors(const std::vector<torch::Tensor>& tensors);
 

@@ -21,7 +21,7 @@ class QueuedWork final : public Work {
   void wait(std::chrono::milliseconds timeout) override {
     std::unique_lock<std::mutex> lock(mu_);
     if (!cv_.wait_for(lock, timeout, [&] { return done_; })) {
-      DISTGRU_FAIL(timeout_message(what_, timeout));
+      DISTGRU_FAIL(timeout_message(what_, timeout) + (note_.empty() ? "" : "; " + note_));
     }
     if (error_) std::rethrow_exception(error_);
   }
@@ -32,6 +32,11 @@ class QueuedWork final : public Work {
   }
 
   const std::string& what() const override { return what_; }
+
+  void note(const std::string& text) {
+    std::lock_guard<std::mutex> lock(mu_);
+    note_ = text;
+  }
 
   void finish(std::exception_ptr error) {
     {
@@ -48,18 +53,20 @@ class QueuedWork final : public Work {
   std::condition_variable cv_;
   bool done_ = false;  // guarded by mu_
   std::exception_ptr error_;
+  std::string note_;  // guarded by mu_
 };
 
 struct Entry {
   std::shared_ptr<QueuedWork> work;
-  std::function<void()> run;
+  std::function<void(const WorkQueue::Note&)> run;
 };
 
 void run_entry(Entry& entry, std::mutex& call_mutex) {
   std::exception_ptr error;
   try {
     std::lock_guard<std::mutex> lock(call_mutex);
-    entry.run();
+    auto* work = entry.work.get();
+    entry.run([work](const std::string& text) { work->note(text); });
   } catch (...) {
     error = std::current_exception();
   }
@@ -123,7 +130,7 @@ bool WorkQueue::shutdown() {
   return abandoned_;
 }
 
-WorkHandle WorkQueue::submit(std::string what, std::function<void()> run) {
+WorkHandle WorkQueue::submit(std::string what, std::function<void(const Note&)> run) {
   Entry entry{std::make_shared<QueuedWork>(std::move(what)), std::move(run)};
   auto work = entry.work;
   if (!threaded_) {

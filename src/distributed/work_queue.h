@@ -34,8 +34,13 @@ class WorkQueue {
   WorkQueue(const WorkQueue&) = delete;
   WorkQueue& operator=(const WorkQueue&) = delete;
 
+  // What an operation may say about itself while it runs ("ranks 1, 3 have
+  // not arrived"): a waiter whose deadline passes adds the latest note to
+  // its error.
+  using Note = std::function<void(const std::string&)>;
+
   // `run` throws distgru::Error on failure; `what` names it in errors.
-  WorkHandle submit(std::string what, std::function<void()> run);
+  WorkHandle submit(std::string what, std::function<void(const Note&)> run);
 
   bool threaded() const { return threaded_; }
 

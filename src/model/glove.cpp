@@ -1,6 +1,7 @@
 #include "model/glove.h"
 
 #include <cerrno>
+#include <cmath>
 #include <cstdlib>
 #include <fstream>
 #include <vector>
@@ -41,6 +42,11 @@ GloveStats load_glove(const std::string& path, const data::Vocabulary& vocab,
         DISTGRU_CHECK(*end == '\0', path + ":" + std::to_string(line_no) + ": not a number");
         break;
       }
+      const char* text = p;
+      while (*text == ' ' || *text == '\t') ++text;
+      DISTGRU_CHECK(std::isfinite(v), path + ":" + std::to_string(line_no) + ": value " +
+                                          std::to_string(values.size() + 1) + " is '" +
+                                          std::string(text, static_cast<const char*>(end)) + "', not a finite number");
       values.push_back(v);
       p = end;
     }

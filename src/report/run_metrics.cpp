@@ -16,6 +16,7 @@ EvalRecord eval_from_json(const nlohmann::json& j) {
   r.split = j.at("split").get<std::string>();
   r.samples = j.value("samples", int64_t{0});
   r.checkpoint = j.value("checkpoint", std::string());
+  r.run = j.value("run", std::string());
   r.accuracy = j.at("accuracy").get<double>();
   // AUC is NaN when a split holds one class; the log writes it as null.
   r.auc = j.at("auc").is_number() ? j.at("auc").get<double>() : std::nan("");
@@ -39,8 +40,10 @@ double EvalRecord::f1() const {
 }
 
 nlohmann::json to_json(const StepRecord& r) {
-  return {{"step", r.step}, {"epoch", r.epoch}, {"loss", r.loss}, {"samples_per_sec", r.samples_per_sec},
-          {"lr", r.lr},     {"sync_seconds", r.sync_seconds}};
+  nlohmann::json j = {{"step", r.step}, {"epoch", r.epoch}, {"loss", r.loss},
+                      {"samples_per_sec", r.samples_per_sec}, {"lr", r.lr}, {"sync_seconds", r.sync_seconds}};
+  if (!r.run.empty()) j["run"] = r.run;
+  return j;
 }
 
 nlohmann::json to_json(const EvalRecord& r) {
@@ -50,6 +53,7 @@ nlohmann::json to_json(const EvalRecord& r) {
                       {"fn", r.fn},             {"precision", r.precision()}, {"recall", r.recall()},
                       {"f1", r.f1()}};
   if (!r.checkpoint.empty()) j["checkpoint"] = r.checkpoint;
+  if (!r.run.empty()) j["run"] = r.run;
   return j;
 }
 
@@ -80,6 +84,7 @@ RunMetrics parse_metrics_jsonl(std::istream& in, const std::string& source) {
         r.samples_per_sec = j.at("samples_per_sec").get<double>();
         r.lr = j.value("lr", 0.0);
         r.sync_seconds = j.value("sync_seconds", 0.0);
+        r.run = j.value("run", std::string());
         steps[r.step] = r;
       }
     } catch (const nlohmann::json::exception& e) {

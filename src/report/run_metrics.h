@@ -21,6 +21,7 @@ struct StepRecord {
   double samples_per_sec = 0.0;  // all ranks together, since the previous record
   double lr = 0.0;               // the learning rate of the step
   double sync_seconds = 0.0;     // rank 0's wait for the gradient allreduce
+  std::string run;               // the id of the run that wrote it (a resumed run has a new one)
 };
 
 struct EvalRecord {
@@ -30,6 +31,7 @@ struct EvalRecord {
   double accuracy = 0.0, auc = 0.0, loss = 0.0;  // auc NaN when a class is absent (JSON null)
   int64_t tp = 0, fp = 0, tn = 0, fn = 0;        // at threshold 0.5, positive = 1
   std::string checkpoint;         // the file scored (distgru-eval); empty in a run's own records
+  std::string run;                // the id of the training run that wrote it; empty from distgru-eval
 
   // 0 when undefined (no predicted or no true positives).
   double precision() const;

@@ -19,6 +19,19 @@ namespace distgru::train {
 namespace {
 
 torch::Tensor scalar(int64_t v) { return torch::tensor({v}, torch::kLong); }
+
+torch::Tensor bytes_of(const std::string& text) {
+  auto t = torch::empty({static_cast<int64_t>(text.size())}, torch::kByte);
+  if (!text.empty()) std::memcpy(t.data_ptr(), text.data(), text.size());
+  return t;
+}
+
+// A text stored with bytes_of, or "" when the key is absent (older files).
+std::string read_text(torch::serialize::InputArchive& in, const std::string& key) {
+  torch::Tensor t;
+  if (!in.try_read(key, t)) return "";
+  return std::string(static_cast<const char*>(t.data_ptr()), static_cast<size_t>(t.numel()));
+}
 torch::Tensor scalar(double v) { return torch::tensor({v}, torch::kDouble); }
 
 int64_t read_long(torch::serialize::InputArchive& in, const std::string& key) {
@@ -49,6 +62,10 @@ CheckpointContents read_header(torch::serialize::InputArchive& in, const std::st
   position.world_size = static_cast<int>(read_long(in, "state/world_size"));
   c.state.best_metric = read_double(in, "state/best_metric");
   c.state.best_step = read_long(in, "state/best_step");
+  torch::Tensor pending;
+  c.state.validation_pending = in.try_read("state/validation_pending", pending) && pending.item<int64_t>() != 0;
+  c.state.data_fingerprint = read_text(in, "data/fingerprint");
+  c.state.vocab_fingerprint = read_text(in, "data/vocab_fingerprint");
   // Global batches were recorded from distgru 0.2 on; before, every segment
   // ran with the batch of the config the checkpoint stores.
   torch::Tensor batch, segments, segment_batches;
@@ -136,11 +153,57 @@ void open_archive(torch::serialize::InputArchive& in, const std::string& path) {
   }
 }
 
+// Counts NaN and infinite values of `tensor` into `worst` when it has more
+// than any parameter seen so far.
+struct NonFinite {
+  std::string name;
+  int64_t count = 0, numel = 0;
+  int64_t parameters = 0;  // how many parameters have any
+  void add(const std::string& tensor_name, const torch::Tensor& tensor) {
+    const int64_t bad = (~torch::isfinite(tensor.detach())).sum().item<int64_t>();
+    if (bad == 0) return;
+    ++parameters;
+    if (bad > count) {
+      name = tensor_name;
+      count = bad;
+      numel = tensor.numel();
+    }
+  }
+  std::optional<std::string> describe() const {
+    if (parameters == 0) return std::nullopt;
+    return "parameter " + name + " has " + std::to_string(count) + " NaN or infinite values of " +
+           std::to_string(numel) +
+           (parameters > 1 ? " (and " + std::to_string(parameters - 1) + " more parameters have some)" : "");
+  }
+};
+
+// Every tensor stored under `archive`, its nested archives included.
+void scan_archive(torch::serialize::InputArchive& archive, const std::string& prefix, NonFinite& found) {
+  for (const auto& key : archive.keys()) {
+    torch::Tensor tensor;
+    torch::serialize::InputArchive nested;
+    if (archive.try_read(key, tensor)) {
+      if (tensor.is_floating_point()) found.add(prefix + key, tensor);
+    } else if (archive.try_read(key, nested)) {
+      scan_archive(nested, prefix + key + ".", found);
+    }
+  }
+}
+
 }  // namespace
+
+std::optional<std::string> non_finite_parameters(torch::nn::Module& model) {
+  NonFinite found;
+  for (const auto& p : model.named_parameters()) found.add(p.key(), p.value());
+  return found.describe();
+}
 
 void save_checkpoint(const std::string& path, torch::nn::Module& model,
                      torch::optim::Optimizer* optimizer, const TrainState& state,
                      const std::string& config_ini, FileSystem& files) {
+  if (auto bad = non_finite_parameters(model)) {
+    DISTGRU_FAIL("refusing to write " + path + ": " + *bad + " (training diverged)");
+  }
   torch::serialize::OutputArchive out;
   out.write("format", scalar(kCheckpointFormat));
   const auto& position = state.position;
@@ -151,6 +214,9 @@ void save_checkpoint(const std::string& path, torch::nn::Module& model,
   out.write("state/global_batch", scalar(position.global_batch));
   out.write("state/best_metric", scalar(state.best_metric));
   out.write("state/best_step", scalar(state.best_step));
+  out.write("state/validation_pending", scalar(static_cast<int64_t>(state.validation_pending)));
+  out.write("data/fingerprint", bytes_of(state.data_fingerprint));
+  out.write("data/vocab_fingerprint", bytes_of(state.vocab_fingerprint));
   const auto k = static_cast<int64_t>(position.earlier.size());
   auto segments = torch::zeros({k, 2}, torch::kLong);
   auto segment_batches = torch::zeros({k}, torch::kLong);
@@ -162,9 +228,7 @@ void save_checkpoint(const std::string& path, torch::nn::Module& model,
   }
   out.write("state/segments", segments);
   out.write("state/segment_batches", segment_batches);
-  auto config = torch::empty({static_cast<int64_t>(config_ini.size())}, torch::kByte);
-  std::memcpy(config.data_ptr(), config_ini.data(), config_ini.size());
-  out.write("config", config);
+  out.write("config", bytes_of(config_ini));
   // Keep the CPU generator's state too: nothing after initialisation draws from
   // it today, but a future dropout layer would, and resume must stay exact.
   out.write("rng/cpu", at::detail::getDefaultCPUGenerator().get_state());
@@ -208,6 +272,9 @@ CheckpointContents load_checkpoint(const std::string& path, torch::nn::Module& m
                                       " in the checkpoint but " + shape_text(shape) +
                                       " in this model (other vocab/embed/hidden size?)");
     }
+    if (auto bad = non_finite_parameters(model)) {
+      DISTGRU_FAIL(path + ": " + *bad + ": it was written after training diverged; use an earlier checkpoint");
+    }
     if (optimizer != nullptr) {
       torch::serialize::InputArchive optim_archive;
       in.read("optimizer", optim_archive);
@@ -228,12 +295,36 @@ std::optional<std::string> checkpoint_problem(const std::string& path) {
   if (!fs::is_regular_file(path)) return std::string("missing");
   std::string problem;
   try {
-    unwrap_payload(read_file(path), path, &problem);
+    const std::string payload = unwrap_payload(read_file(path), path, &problem);
+    if (!problem.empty()) return problem;
+    // Whole and verified: its parameters must also be numbers (a checkpoint
+    // written after training diverged, by a version that did not refuse to).
+    torch::serialize::InputArchive in, model;
+    in.load_from(payload.data(), payload.size());
+    NonFinite found;
+    if (in.try_read("model", model)) scan_archive(model, "", found);
+    if (auto bad = found.describe()) return *bad + " (written after training diverged)";
   } catch (const Error& e) {
     return std::string(e.what());
+  } catch (const c10::Error& e) {
+    return std::string("not a readable checkpoint: ") + e.what_without_backtrace();
   }
-  if (problem.empty()) return std::nullopt;
-  return problem;
+  return std::nullopt;
+}
+
+std::string checkpoint_digest(const std::string& path) {
+  std::string problem;
+  const std::string file = read_file(path);
+  unwrap_payload(file, path, &problem);
+  DISTGRU_CHECK(problem.empty(), path + ": not a readable checkpoint: " + problem);
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string hex;
+  for (size_t i = 24; i < 56; ++i) {
+    const auto byte = static_cast<unsigned char>(file[i]);
+    hex += kHex[byte >> 4];
+    hex += kHex[byte & 0xf];
+  }
+  return hex;
 }
 
 std::string checkpoint_name(int64_t step) {

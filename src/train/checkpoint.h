@@ -28,6 +28,13 @@ struct TrainState {
   data::EpochPosition position;  // where the next batch comes from (data/epoch_cursor.h)
   double best_metric = 0.0;      // best validation score so far (higher is better)
   int64_t best_step = -1;        // step of best.pt, -1 when none yet
+  // A stop signal cut the validation due after `step` short: the resumed run
+  // validates first.
+  bool validation_pending = false;
+  // What the run was trained on (data/manifest.h): the data directory's and
+  // the vocabulary's SHA-256. Empty in checkpoints of earlier versions.
+  std::string data_fingerprint;
+  std::string vocab_fingerprint;
 };
 
 struct CheckpointContents {
@@ -36,6 +43,7 @@ struct CheckpointContents {
 };
 
 // Writes `path` atomically. `optimizer` may be null (inference-only files).
+// Throws, writing nothing, when a parameter is not finite.
 void save_checkpoint(const std::string& path, torch::nn::Module& model,
                      torch::optim::Optimizer* optimizer, const TrainState& state,
                      const std::string& config_ini, FileSystem& files = FileSystem::local());
@@ -44,12 +52,23 @@ void save_checkpoint(const std::string& path, torch::nn::Module& model,
 CheckpointContents read_checkpoint_header(const std::string& path);
 
 // Loads into an already-built model (and optimizer when non-null). Throws
-// naming the parameter when a shape differs.
+// naming the parameter when a shape differs or a value is not finite.
 CheckpointContents load_checkpoint(const std::string& path, torch::nn::Module& model,
                                    torch::optim::Optimizer* optimizer);
 
-// Empty when the file is a whole, verified checkpoint; else what is wrong.
+// Empty when the file is a whole, verified checkpoint whose parameters are all
+// finite; else what is wrong.
 std::optional<std::string> checkpoint_problem(const std::string& path);
+
+// The SHA-256 of the checkpoint's payload, in hex, from its header: the same
+// on every rank that reads the same checkpoint. Throws when unreadable.
+std::string checkpoint_digest(const std::string& path);
+
+// "parameter embedding.weight has 2000000 NaN or infinite values of
+// 2000000 (and 4 more parameters have some)", or empty when every value of
+// every parameter is finite. save_checkpoint refuses to write such a model,
+// and load_checkpoint to load one.
+std::optional<std::string> non_finite_parameters(torch::nn::Module& model);
 
 // "ckpt-00001200.pt" for step 1200.
 std::string checkpoint_name(int64_t step);

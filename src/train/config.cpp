@@ -1,6 +1,7 @@
 #include "train/config.h"
 
 #include "common/error.h"
+#include "data/manifest.h"
 
 namespace distgru::train {
 namespace {
@@ -10,9 +11,11 @@ OptionTable<TrainConfig> make_table() {
   const std::string data = "Data and output", model = "Model", optim = "Optimisation",
                     sched = "Schedule", runtime = "Runtime";
   OptionTable<C> t;
-  t.add(data, "data", &C::data_dir, "directory written by distgru-prepare")
+  // The data directory may sit at another path on each node: its contents
+  // are compared instead (settings_agreement_text); only rank 0 reads --glove.
+  t.add(data, "data", &C::data_dir, "directory written by distgru-prepare", {}, kRankLocal)
       .add(data, "checkpoint-dir", &C::checkpoint_dir, "checkpoints, metrics.jsonl and evaluation results")
-      .add(data, "glove", &C::glove, "GloVe text file to initialise the embedding (optional)")
+      .add(data, "glove", &C::glove, "GloVe text file to initialise the embedding (optional)", {}, kRankLocal)
       .add(data, "verify-checksums", &C::verify_checksums, "check shards against manifest.json");
   t.add(model, "vocab-size", &C::vocab_size, "vocabulary size (must match the data)", positive<int64_t>, kModelShape)
       .add(model, "sentence-size", &C::sentence_size, "tokens per review (must match the data)", positive<int64_t>, kModelShape)
@@ -43,6 +46,9 @@ OptionTable<TrainConfig> make_table() {
            non_negative<int64_t>)
       .add(sched, "keep-checkpoints", &C::keep_checkpoints, "how many step checkpoints to keep", positive<int64_t>)
       .add(sched, "resume", &C::resume, "'auto' (newest in --checkpoint-dir) or a checkpoint path")
+      .add(sched, "allow-data-change", &C::allow_data_change,
+           "resume even when the data, --seed or --val-fraction differ from the checkpoint's (refused "
+           "otherwise: it would turn trained-on reviews into validation reviews or reorder the epoch)")
       .add(sched, "eval-batch-size", &C::eval_batch_size, "per-rank batch for evaluation", positive<int64_t>);
   add_runtime_settings(t, &C::runtime);
   t.add(runtime, "bucket-mb", &C::bucket_mb,
@@ -76,6 +82,20 @@ ParsedArgs parse_train_args(int argc, const char* const* argv) {
 }
 
 std::string to_ini(const TrainConfig& config) { return train_settings().to_ini(config); }
+
+std::string with_data_fingerprint(std::string settings, const std::string& data_dir) {
+  std::string fingerprint;
+  try {
+    fingerprint = data::data_fingerprint(data_dir);
+  } catch (const Error& e) {
+    fingerprint = std::string("unreadable (") + e.what() + ")";
+  }
+  return settings + "data fingerprint = " + fingerprint + "\n";
+}
+
+std::string settings_agreement_text(const TrainConfig& config) {
+  return with_data_fingerprint(train_settings().to_ini(config, kRankLocal), config.data_dir);
+}
 
 TrainConfig config_from_ini(const std::string& ini, const std::string& origin) {
   return train_settings().from_ini(ini, origin + ": stored config");

@@ -77,6 +77,7 @@ struct TrainConfig {
   int64_t checkpoint_every = kDefaultCheckpointEvery;
   int64_t keep_checkpoints = kDefaultKeepCheckpoints;
   std::string resume;                    // "", "auto" or a checkpoint path
+  bool allow_data_change = false;        // resume even if the data, seed or validation split changed
   int64_t eval_batch_size = kDefaultEvalBatchSize;
 
   // Runtime.
@@ -99,6 +100,14 @@ ParsedArgs parse_train_args(int argc, const char* const* argv);
 
 // "key = value" lines, one per setting, readable by config_from_ini.
 std::string to_ini(const TrainConfig& config);
+
+// What must be the same on every rank (rank_agreement.h): the settings but
+// the rank-local ones (threads, and paths only one rank or each node reads),
+// with the fingerprint of the data directory's contents.
+std::string settings_agreement_text(const TrainConfig& config);
+// `settings` followed by the line "data fingerprint = <SHA-256 of
+// data_dir/manifest.json>" (or why it could not be read).
+std::string with_data_fingerprint(std::string settings, const std::string& data_dir);
 // Throws distgru::Error naming `origin` on an unknown key or a bad value.
 TrainConfig config_from_ini(const std::string& ini, const std::string& origin);
 

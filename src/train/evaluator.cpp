@@ -1,6 +1,7 @@
 #include "train/evaluator.h"
 
 #include "common/error.h"
+#include "runtime/stop_signals.h"
 #include "train/progress.h"
 #include "train/samples.h"
 
@@ -22,7 +23,8 @@ report::EvalRecord record_of(const EvalResult& r, int64_t step, const std::strin
 }
 
 EvalResult evaluate(model::AttentionGRU& model, dist::Communicator& comm,
-                    const data::ShardedDataset& dataset, data::Range range, int64_t batch_size) {
+                    const data::ShardedDataset& dataset, data::Range range, int64_t batch_size,
+                    const std::string& what) {
   DISTGRU_CHECK(batch_size > 0, "evaluate: batch size must be positive");
   const int64_t n = range.size();
   const auto mine = data::block_of(n, comm.rank(), comm.size());
@@ -33,11 +35,13 @@ EvalResult evaluate(model::AttentionGRU& model, dist::Communicator& comm,
   auto table = torch::zeros({n, 3}, torch::TensorOptions().dtype(torch::kDouble).device(device));
   const bool was_training = model->is_training();
   model->eval();
+  int interrupted = 0;
   {
     // Every rank scores an equal block, so rank 0's share tells the whole.
     ScoringProgress progress(n);
     torch::NoGradGuard no_grad;
     for (int64_t b = 0; b < samples.size(); b += batch_size) {
+      if ((interrupted = runtime::stop_signal()) != 0) break;
       const int64_t e = std::min(samples.size(), b + batch_size);
       auto tokens = samples.tokens.slice(0, b, e).to(device);
       auto labels = samples.labels.slice(0, b, e).to(device);
@@ -54,10 +58,15 @@ EvalResult evaluate(model::AttentionGRU& model, dist::Communicator& comm,
     progress.finish();
   }
   if (was_training) model->train();
+  // Whether any rank stopped early, before the table they may not all have filled.
+  auto stop = torch::tensor({interrupted}, torch::kInt).to(device);
+  comm.allreduce(stop, dist::ReduceOp::kMax);
+  EvalResult r;
+  r.interrupted_by = stop.to(torch::kCPU).item<int>();
+  if (r.interrupted_by != 0) return r;
   comm.allreduce(table, dist::ReduceOp::kSum);
   table = table.to(torch::kCPU).contiguous();
 
-  EvalResult r;
   r.samples = n;
   const auto t = table.accessor<double, 2>();
   r.probabilities.resize(n);
@@ -69,6 +78,13 @@ EvalResult evaluate(model::AttentionGRU& model, dist::Communicator& comm,
     r.labels[i] = static_cast<int32_t>(t[i][2]);
   }
   r.loss = n > 0 ? loss_sum / static_cast<double>(n) : 0.0;
+  const int64_t bad = non_finite_count(r.probabilities);
+  if (bad > 0) {
+    throw AgreedError(what + ": " + std::to_string(bad) + " of " + std::to_string(n) +
+                          " scores are NaN or infinite: the model's parameters are not finite (training "
+                          "diverged)",
+                      kExitFailure);
+  }
   r.accuracy = accuracy(r.probabilities, r.labels);
   r.auc = roc_auc(r.probabilities, r.labels);
   r.confusion = confusion(r.probabilities, r.labels);

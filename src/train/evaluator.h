@@ -17,6 +17,9 @@
 namespace distgru::train {
 
 struct EvalResult {
+  // > 0: a stop signal (runtime/stop_signals.h) cut the evaluation short on
+  // some rank; no metric below is set.
+  int interrupted_by = 0;
   int64_t samples = 0;
   double accuracy = 0.0;
   double auc = 0.0;
@@ -27,9 +30,14 @@ struct EvalResult {
 };
 
 // collective: every rank calls with the same dataset range. The model is put
-// in eval mode for the duration and restored to train mode after.
+// in eval mode for the duration and restored to train mode after. A stop
+// signal received meanwhile ends the scoring after the batch under way, on
+// every rank (interrupted_by). Scores that are NaN or infinite (a model whose
+// parameters diverged) throw AgreedError naming `what`, e.g. "validation at
+// step 1: 100 of 100 scores are NaN or infinite".
 EvalResult evaluate(model::AttentionGRU& model, dist::Communicator& comm,
-                    const data::ShardedDataset& dataset, data::Range range, int64_t batch_size);
+                    const data::ShardedDataset& dataset, data::Range range, int64_t batch_size,
+                    const std::string& what = "evaluation");
 
 // The result as the one record type every tool writes (report/run_metrics.h):
 // `step` is the training step whose parameters were scored.

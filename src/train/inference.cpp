@@ -1,6 +1,7 @@
 #include "train/inference.h"
 
 #include "common/error.h"
+#include "common/log.h"
 #include "data/tokenizer.h"
 
 namespace distgru::train {
@@ -15,6 +16,21 @@ LoadedModel load_model(const std::string& path_or_dir, torch::Device device) {
   loaded.model->to(device);
   loaded.model->eval();
   return loaded;
+}
+
+void check_vocabulary(const LoadedModel& loaded, const std::string& fingerprint, const std::string& source) {
+  const auto& trained = loaded.state.vocab_fingerprint;
+  if (trained.empty()) {
+    spdlog::warn("{} records no vocabulary fingerprint (written by an earlier version): cannot check that {} is "
+                 "the vocabulary it was trained with",
+                 loaded.path, source);
+    return;
+  }
+  if (trained == fingerprint) return;
+  throw AgreedError(loaded.path + " was trained with the vocabulary " + trained.substr(0, 12) + "… but " + source +
+                        " is " + fingerprint.substr(0, 12) + "…: its ids mean other words, so every score would be "
+                        "noise. Use the vocab.txt (or data) prepared for that run",
+                    kExitRefused);
 }
 
 Prediction predict(model::AttentionGRU& model, const data::Vocabulary& vocab,

@@ -22,8 +22,16 @@ struct LoadedModel {
 };
 
 // `path_or_dir`: a checkpoint file, or a directory (best.pt, else the newest).
-// The model comes back in eval mode on `device`.
+// The model comes back in eval mode on `device`. Throws when the checkpoint
+// is unreadable, or its parameters are not finite.
 LoadedModel load_model(const std::string& path_or_dir, torch::Device device);
+
+// Refuses (AgreedError) to feed the model ids from another vocabulary: its
+// word ids would mean other words, and every score would be noise.
+// `fingerprint` is the SHA-256 of the vocabulary at hand (data/manifest.h),
+// `source` names it in the message (a vocab.txt or a data directory). A
+// checkpoint of an earlier version records none: a warning, then nothing.
+void check_vocabulary(const LoadedModel& loaded, const std::string& fingerprint, const std::string& source);
 
 struct TokenWeight {
   std::string token;   // the review's word, or <start>

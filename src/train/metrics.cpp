@@ -9,8 +9,19 @@
 
 namespace distgru::train {
 
+int64_t non_finite_count(const std::vector<double>& scores) {
+  return std::count_if(scores.begin(), scores.end(), [](double s) { return !std::isfinite(s); });
+}
+
+void check_finite_scores(const std::vector<double>& scores, const std::string& what) {
+  const int64_t bad = non_finite_count(scores);
+  DISTGRU_CHECK(bad == 0, what + ": " + std::to_string(bad) + " of " + std::to_string(scores.size()) +
+                              " scores are NaN or infinite");
+}
+
 double roc_auc(const std::vector<double>& scores, const std::vector<int32_t>& labels) {
   DISTGRU_CHECK(scores.size() == labels.size(), "roc_auc: scores and labels differ in length");
+  check_finite_scores(scores, "roc_auc");
   const size_t n = scores.size();
   std::vector<size_t> order(n);
   std::iota(order.begin(), order.end(), size_t{0});
@@ -39,6 +50,7 @@ double roc_auc(const std::vector<double>& scores, const std::vector<int32_t>& la
 Confusion confusion(const std::vector<double>& scores, const std::vector<int32_t>& labels,
                     double threshold) {
   DISTGRU_CHECK(scores.size() == labels.size(), "confusion: scores and labels differ in length");
+  check_finite_scores(scores, "confusion");
   Confusion c;
   for (size_t i = 0; i < scores.size(); ++i) {
     const bool predicted = scores[i] >= threshold;

@@ -1,13 +1,26 @@
 #pragma once
-// What all ranks must agree on after each step, in one collective: the
-// global mean loss (the sum of the ranks' local losses, each already divided
-// by the global batch) and whether any rank was asked to stop (a stop signal:
-// runtime/stop_signals.h). So every rank logs the same loss, checks it the
-// same way, and stops at the same step boundary.
+// What all ranks must agree on, each checked with one collective:
+//   - at start, the settings: every rank's effective config and the data it
+//     reads must be rank 0's (a config file that differs between nodes
+//     otherwise makes the replicas drift apart, or corrupts a collective);
+//   - after each step, the global mean loss (the sum of the ranks' local
+//     losses, each already divided by the global batch) and whether any rank
+//     was asked to stop (runtime/stop_signals.h), so every rank logs the same
+//     loss, checks it the same way, and stops at the same step boundary.
+
+#include <string>
 
 #include "distributed/communicator.h"
 
 namespace distgru::train {
+
+// collective: `settings` is this rank's "key = value" lines of everything
+// that must be the same on every rank (the settings table without its
+// rank-local rows, and the data's fingerprint). One allgather of a digest;
+// when any rank differs, every rank gathers every rank's lines and throws the
+// same AgreedError naming, for each rank that differs, each key and both
+// values: "rank 1 has steps = 20 where rank 0 has steps = 40".
+void check_settings_agree(dist::Communicator& comm, const std::string& settings, const std::string& tool);
 
 struct StepAgreement {
   double loss = 0.0;    // mean over the global batch

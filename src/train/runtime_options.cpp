@@ -9,7 +9,8 @@ namespace distgru::train {
 
 std::unique_ptr<dist::Communicator> start_ranks(const dist::MpiSession& session, const RuntimeOptions& options,
                                                 const std::string& tool) {
-  auto comm = dist::create_communicator(session, options.backend, std::chrono::seconds(options.collective_timeout));
+  auto comm = dist::create_communicator(session, options.backend, std::chrono::seconds(options.collective_timeout),
+                                        std::chrono::seconds(options.stall_warning));
   const int threads = runtime::configure_threads(static_cast<int>(options.threads), comm->local_size());
   spdlog::info("{}: {} ranks ({} on this host), backend {}, {} threads per rank, {}, {}, {}", tool, comm->size(),
                comm->local_size(), comm->backend(), threads, runtime::blas_summary(), model::fast_gru_summary(),

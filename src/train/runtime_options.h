@@ -24,6 +24,7 @@ struct RuntimeOptions {
   dist::Backend backend = dist::Backend::kAuto;
   int64_t threads = 0;  // per rank; 0: the cores this rank is bound to, or cores / ranks on this host
   int64_t collective_timeout = dist::kDefaultCollectiveTimeout.count();  // seconds, every backend
+  int64_t stall_warning = dist::kDefaultStallWarning.count();            // seconds before late ranks are named
 };
 
 // The rows of `member` (a RuntimeOptions inside Config) in `table`, under
@@ -42,6 +43,10 @@ void add_runtime_settings(OptionTable<Config>& table, RuntimeOptions Config::*me
   table.template add_at<int64_t>(
       group, "collective-timeout", [member](Config& c) -> int64_t& { return (c.*member).collective_timeout; },
       "seconds a collective may wait for the other ranks before the job aborts", positive<int64_t>);
+  table.template add_at<int64_t>(
+      group, "stall-warning", [member](Config& c) -> int64_t& { return (c.*member).stall_warning; },
+      "seconds a collective may wait before the ranks that have not arrived are named in a warning",
+      positive<int64_t>);
 }
 
 // collective: every rank calls it once, first thing after parsing. Makes

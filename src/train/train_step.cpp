@@ -1,6 +1,10 @@
 #include "train/train_step.h"
 
 #include <chrono>
+#include <cmath>
+#include <limits>
+
+#include "common/error.h"
 
 namespace distgru::train {
 namespace {
@@ -43,11 +47,22 @@ StepResult TrainStep::run(const torch::Tensor& tokens, const torch::Tensor& labe
   result.times.backward = lap(&mark);
   sync_->allreduce_gradients();
   result.times.sync = lap(&mark);
-  if (options_.clip_grad_norm > 0) torch::nn::utils::clip_grad_norm_(params_, options_.clip_grad_norm);
-  for (auto& group : optimizer_->param_groups()) {
-    static_cast<torch::optim::AdamOptions&>(group.options()).lr(lr);
+  // With no clipping the norm is still measured (an infinite bound scales nothing).
+  result.grad_norm = torch::nn::utils::clip_grad_norm_(
+      params_, options_.clip_grad_norm > 0 ? options_.clip_grad_norm : std::numeric_limits<double>::infinity());
+  result.applied = std::isfinite(result.grad_norm);
+  if (result.applied) {
+    for (auto& group : optimizer_->param_groups()) {
+      static_cast<torch::optim::AdamOptions&>(group.options()).lr(lr);
+    }
+    try {
+      optimizer_->step();
+    } catch (const c10::Error& e) {
+      // A rate so large that Adam's step size overflows a float, for one.
+      DISTGRU_FAIL("Adam's update at learning rate " + std::to_string(lr) +
+                   " failed: " + e.what_without_backtrace());
+    }
   }
-  optimizer_->step();
   result.local_loss = loss.detach().to(torch::kCPU, torch::kDouble).item<double>();
   result.times.optimizer = lap(&mark);
   return result;

@@ -38,6 +38,11 @@ struct StepTimes {
 
 struct StepResult {
   double local_loss = 0.0;  // this rank's summed loss / global batch (rank_agreement.h adds them up)
+  // The global gradient's norm before clipping: the same on every rank. When
+  // it is NaN or infinite the step applied no update (the parameters stay as
+  // they were, finite), and the caller must stop: training diverged.
+  double grad_norm = 0.0;
+  bool applied = true;
   StepTimes times;
 };
 
@@ -50,7 +55,8 @@ class TrainStep {
 
   // collective: one optimiser step on this rank's samples (tokens [b, T] and
   // labels [b] on the model's device; b is this rank's share of
-  // `global_batch`), at learning rate `lr`.
+  // `global_batch`), at learning rate `lr`; none when the gradient is not
+  // finite (StepResult::applied).
   StepResult run(const torch::Tensor& tokens, const torch::Tensor& labels, int64_t global_batch, double lr);
 
   torch::optim::Adam& optimizer() { return *optimizer_; }

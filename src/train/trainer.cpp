@@ -6,12 +6,14 @@
 
 #include "common/error.h"
 #include "common/log.h"
+#include "data/manifest.h"
 #include "distributed/tensor_collectives.h"
 #include "runtime/stop_signals.h"
 #include "train/lr_schedule.h"
 #include "train/progress.h"
 #include "train/rank_agreement.h"
 #include "train/replica.h"
+#include "train/resume.h"
 
 namespace distgru::train {
 namespace {
@@ -24,12 +26,42 @@ StepOptions step_options(const TrainConfig& c) {
   return o;
 }
 
+// The config, once every rank has been found to run with the same one.
+TrainConfig agreed(TrainConfig config, dist::Communicator& comm) {
+  check_settings_agree(comm, settings_agreement_text(config), "distgru-train");
+  return config;
+}
+
+// collective: rank 0 takes the run directory's lock before anything is
+// written there; when another run holds it, every rank refuses.
+std::optional<RunLock> lock_run_directory(const TrainConfig& config, dist::Communicator& comm,
+                                          const std::string& run_id) {
+  if (config.checkpoint_dir.empty()) return std::nullopt;
+  std::optional<RunLock> lock;
+  std::string refusal;
+  if (comm.rank() == 0) {
+    std::filesystem::create_directories(config.checkpoint_dir);
+    std::string holder;
+    lock = RunLock::acquire(config.checkpoint_dir, describe_this_process(run_id), &holder);
+    if (!lock) {
+      refusal = config.checkpoint_dir + " is in use by another run (" + holder +
+                "): two runs in one directory would mix their checkpoints, best.pt and metrics. Give this run "
+                "its own --checkpoint-dir, or wait for that one to end";
+    }
+  }
+  refusal = dist::broadcast_string(comm, refusal, 0);
+  if (!refusal.empty()) throw AgreedError(refusal, kExitRefused);
+  return lock;
+}
+
 }  // namespace
 
 Trainer::Trainer(TrainConfig config, dist::Communicator& comm, FileSystem& files)
-    : config_(std::move(config)),
+    : config_(agreed(std::move(config), comm)),
       comm_(comm),
       is_root_(comm.rank() == 0),
+      run_id_(new_run_id()),
+      lock_(lock_run_directory(config_, comm, run_id_)),
       data_(config_, comm.rank(), comm.size()),
       schedule_(config_, data::steps_per_epoch(data_.train_size(), config_.batch_size, comm.size())),
       checkpoints_(config_.checkpoint_dir, config_.checkpoint_every, config_.keep_checkpoints, files),
@@ -48,48 +80,42 @@ Trainer::Trainer(TrainConfig config, dist::Communicator& comm, FileSystem& files
   spdlog::info("gradient sync: {}, {}", sync.plan().describe(),
                sync.overlapping() ? "reduced during backward" : "reduced after backward");
   if (is_root_ && checkpoints_.enabled()) {
-    checkpoints_.create_dir();
     metrics_ = std::make_unique<MetricsLog>(checkpoints_.metrics_path());
+    spdlog::info("run {}: {} holds {}", run_id_, describe_this_process(run_id_), lock_->path());
   }
   state_.position = cursor_.position();
+  state_.data_fingerprint = data::data_fingerprint(config_.data_dir);
+  state_.vocab_fingerprint = data::vocab_fingerprint(config_.data_dir);
   resume_if_asked();
 }
 
 Trainer::~Trainer() = default;
 
 void Trainer::resume_if_asked() {
-  if (config_.resume.empty()) return;
-  std::string path = config_.resume;
-  if (config_.resume == "auto") {
-    DISTGRU_CHECK(checkpoints_.enabled(), "--resume auto needs --checkpoint-dir");
-    // Rank 0 picks (skipping corrupted files) and everyone loads the same one.
-    if (is_root_) {
-      std::vector<std::string> skipped;
-      path = checkpoints_.find_resume(&skipped).value_or("");
-      for (const auto& s : skipped) spdlog::warn("resume: skipping unusable checkpoint {}", s);
-      if (!skipped.empty() && !path.empty()) spdlog::warn("resume: falling back to {}", path);
-    }
-    path = dist::broadcast_string(comm_, path, 0);
-    if (path.empty()) {
-      spdlog::info("resume: no usable checkpoint in {} yet, starting from scratch", config_.checkpoint_dir);
-      return;
-    }
+  const auto path = choose_resume_checkpoint(config_, checkpoints_, comm_);
+  if (path.empty()) return;
+  const auto saved = read_checkpoint_header(path);
+  check_resume_allowed(path, saved, config_, state_);
+  const auto then = config_from_ini(saved.config_ini, path);
+  for (const auto& note : resume_notes(saved, config_, Schedule(then, cursor_.steps_per_epoch()).total_steps(),
+                                       schedule_.total_steps())) {
+    spdlog::warn("{}", note);
   }
-  const auto differences = model_differences(config_from_ini(read_checkpoint_header(path).config_ini, path), config_);
-  DISTGRU_CHECK(differences.empty(), path + ": checkpoint was written for another model, refusing to "
-                                            "resume (checkpoint vs config): " + differences);
+  const auto fresh = state_;
   state_ = load_checkpoint(path, *model_, &step_->optimizer()).state;
-  const auto saved = state_.position;
-  if (cursor_.resume(saved)) {
-    std::string change = saved.world_size != comm_.size()
-                             ? fmt::format("written by {} ranks, continuing on {}", saved.world_size, comm_.size())
+  state_.data_fingerprint = fresh.data_fingerprint;  // what the run trains on from here
+  state_.vocab_fingerprint = fresh.vocab_fingerprint;
+  const auto position = state_.position;
+  if (cursor_.resume(position)) {
+    std::string change = position.world_size != comm_.size()
+                             ? fmt::format("written by {} ranks, continuing on {}", position.world_size, comm_.size())
                              : "";
-    if (saved.global_batch != config_.batch_size) {
+    if (position.global_batch != config_.batch_size) {
       change += fmt::format("{}written with global batch {}, continuing with {}", change.empty() ? "" : "; ",
-                            saved.global_batch, config_.batch_size);
+                            position.global_batch, config_.batch_size);
     }
     spdlog::warn("resume: checkpoint {}; the rest of epoch {} visits the samples not yet seen in it, in a new order",
-                 change, saved.epoch + 1);
+                 change, position.epoch + 1);
   }
   state_.position = cursor_.position();
   if (state_.best_step >= 0) {
@@ -101,8 +127,8 @@ void Trainer::resume_if_asked() {
     }
     best_.restore(state_.best_metric, state_.best_step, std::move(best));
   }
-  spdlog::info("resume: {} at step {} (epoch {}, step {} of the epoch)", path, state_.step, saved.epoch + 1,
-               saved.step_in_epoch);
+  spdlog::info("resume: {} at step {} (epoch {}, step {} of the epoch)", path, state_.step, position.epoch + 1,
+               position.step_in_epoch);
 }
 
 void Trainer::log_step(double loss, double samples_per_second, const StepTimes& times) {
@@ -114,20 +140,31 @@ void Trainer::log_step(double loss, double samples_per_second, const StepTimes& 
   record.samples_per_sec = samples_per_second;
   record.lr = last_lr_;
   record.sync_seconds = times.sync;
+  record.run = run_id_;
   metrics_->append(report::to_json(record));
 }
 
-void Trainer::validate() {
-  if (data_.validation().size() == 0) return;
-  auto r = evaluate(model_, comm_, data_.shards(), data_.validation(), config_.eval_batch_size);
+int Trainer::validate() {
+  if (data_.validation().size() == 0) return 0;
+  const auto r = evaluate(model_, comm_, data_.shards(), data_.validation(), config_.eval_batch_size,
+                          "validation at step " + std::to_string(state_.step));
+  // Cut short by a stop signal: the resumed run validates this step first.
+  state_.validation_pending = r.interrupted_by != 0;
+  if (r.interrupted_by != 0) return r.interrupted_by;
+  validated_at_ = state_.step;
   const bool improved = best_.offer(r, state_.step, model_->parameters());
   spdlog::info("validation at step {}: accuracy {:.4f} auc {:.4f} loss {:.4f}{}", state_.step, r.accuracy, r.auc,
                r.loss, improved ? " (best so far)" : "");
-  if (metrics_) metrics_->append(report::to_json(record_of(r, state_.step, "validation")));
-  if (!improved) return;
+  if (metrics_) {
+    auto record = record_of(r, state_.step, "validation");
+    record.run = run_id_;
+    metrics_->append(report::to_json(record));
+  }
+  if (!improved) return 0;
   state_.best_metric = best_.score();
   state_.best_step = best_.step();
   if (is_root_ && checkpoints_.enabled()) checkpoints_.save_best(*model_, state_, to_ini(config_));
+  return 0;
 }
 
 void Trainer::save_checkpoint() {
@@ -138,11 +175,26 @@ void Trainer::save_checkpoint() {
                std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
 }
 
+int Trainer::stop(int signal) {
+  const auto start = std::chrono::steady_clock::now();
+  if (checkpoints_.due_at_end(state_.step)) save_checkpoint();
+  comm_.barrier();  // the checkpoint is safe before any rank exits
+  spdlog::warn("stopped by signal {} at step {}; checkpoint safe {:.2f} s after the step ended", signal, state_.step,
+               std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  return signal;
+}
+
 TrainResult Trainer::run() {
   TrainResult result;
   Progress progress(schedule_.total_steps(), cursor_.steps_per_epoch(), config_.batch_size, state_.step);
   TrainingClock clock;
   const int64_t first_step = state_.step;
+  if (state_.validation_pending) {
+    if (const int signal = validate()) {
+      result.stop_signal = stop(signal);
+      return result;
+    }
+  }
   torch::Tensor tokens, labels;
   model_->train();
   while (!schedule_.finished(state_.step, cursor_.epoch())) {
@@ -150,12 +202,17 @@ TrainResult Trainer::run() {
     last_lr_ = learning_rate_at(config_.lr_schedule, config_.learning_rate, state_.step, schedule_.total_steps(),
                                 config_.warmup_steps, config_.lr_final_fraction);
     const auto stepped = step_->run(tokens, labels, config_.batch_size, last_lr_);
+    const auto agreed = agree_after_step(comm_, stepped.local_loss, runtime::stop_signal());
+    if (!stepped.applied || !std::isfinite(agreed.loss)) {
+      throw AgreedError(fmt::format("training diverged at step {}: loss {}, gradient norm {}. The update was not "
+                                    "applied and nothing of it was written; lower --lr (or raise "
+                                    "--warmup-steps) and resume from the last checkpoint",
+                                    state_.step + 1, agreed.loss, stepped.grad_norm),
+                        kExitFailure);
+    }
     ++state_.step;
     const bool epoch_ended = cursor_.advance();
     state_.position = cursor_.position();
-    const auto agreed = agree_after_step(comm_, stepped.local_loss, runtime::stop_signal());
-    DISTGRU_CHECK(std::isfinite(agreed.loss), "training diverged: loss is " + std::to_string(agreed.loss) +
-                                                  " at step " + std::to_string(state_.step));
     const bool last = schedule_.finished(state_.step, cursor_.epoch());
     if (schedule_.log_due(state_.step, last)) {
       const auto line = progress.update(state_.step, agreed.loss, clock.window_seconds());
@@ -167,16 +224,15 @@ TrainResult Trainer::run() {
     // A live line ends before anything else logs, so log lines never land in it.
     if (last || validating || checkpoints_.due(state_.step) || agreed.stop_signal) progress.end_line();
     clock.pause();
-    if (validating) validate();
+    int signal = agreed.stop_signal;
+    if (validating) {
+      const int cut = validate();  // a signal during (or before) it cuts it short
+      if (signal == 0) signal = cut;
+    }
     if (checkpoints_.due(state_.step)) save_checkpoint();
-    if (agreed.stop_signal) {
-      const auto stop_start = std::chrono::steady_clock::now();
-      if (checkpoints_.due_at_end(state_.step)) save_checkpoint();
-      comm_.barrier();  // the checkpoint is safe before any rank exits
-      spdlog::warn("stopped by signal {} at step {}; checkpoint safe {:.2f} s after the step ended", agreed.stop_signal,
-                   state_.step, std::chrono::duration<double>(std::chrono::steady_clock::now() - stop_start).count());
+    if (signal != 0) {
       result.steps = state_.step - first_step;
-      result.stop_signal = agreed.stop_signal;
+      result.stop_signal = stop(signal);
       return result;
     }
     clock.resume();
@@ -186,11 +242,21 @@ TrainResult Trainer::run() {
   result.samples_per_second =
       result.train_seconds > 0 ? result.steps * config_.batch_size / result.train_seconds : 0.0;
   // A final validation unless the last step just had one.
-  if (best_.step() != state_.step && !schedule_.validation_due(state_.step, cursor_.at_epoch_start())) validate();
+  if (validated_at_ != state_.step && !schedule_.validation_due(state_.step, cursor_.at_epoch_start())) {
+    if (const int signal = validate()) {
+      result.stop_signal = stop(signal);
+      return result;
+    }
+  }
   if (checkpoints_.due_at_end(state_.step)) save_checkpoint();
   result.best_validation = best_.result();
   result.model_step = best_.has_parameters() ? best_.step() : state_.step;
   result.test = test_best_model();
+  if (result.test->interrupted_by != 0) {
+    // The run's last checkpoint is written; a resume scores the test set.
+    result.stop_signal = stop(result.test->interrupted_by);
+    result.test.reset();
+  }
   return result;
 }
 
@@ -199,11 +265,14 @@ EvalResult Trainer::test_best_model() {
   const int64_t step = best ? best_.step() : state_.step;
   data::ShardedDataset test_set(config_.data_dir, "test", shard_meta(config_, "test"), config_.verify_checksums);
   spdlog::info("scoring {} test reviews with the parameters of step {}", test_set.size(), step);
-  auto r = evaluate(model_, comm_, test_set, {0, test_set.size()}, config_.eval_batch_size);
-  if (is_root_ && checkpoints_.enabled()) {
-    const auto record = report::to_json(record_of(r, step, "test"));
-    if (metrics_) metrics_->append(record);
-    checkpoints_.save_text("test_metrics.json", dump_json(record, 2) + "\n");
+  auto r = evaluate(model_, comm_, test_set, {0, test_set.size()}, config_.eval_batch_size,
+                    "test scoring with the parameters of step " + std::to_string(step));
+  if (r.interrupted_by == 0 && is_root_ && checkpoints_.enabled()) {
+    auto record = record_of(r, step, "test");
+    record.run = run_id_;
+    const auto json = report::to_json(record);
+    if (metrics_) metrics_->append(json);
+    checkpoints_.save_text("test_metrics.json", dump_json(json, 2) + "\n");
   }
   return r;
 }

@@ -5,7 +5,9 @@
 // on stopping (rank_agreement.h), and then, when the schedule says so
 // (schedule.h), logs, validates (best_model.h keeps the best parameters) and
 // checkpoints (checkpoint_policy.h decides the files). At the end the test
-// set is scored with the best parameters.
+// set is scored with the best parameters. Before it starts: the ranks agree
+// on their settings (rank_agreement.h), rank 0 locks the run directory
+// (common/run_lock.h), and a resume is checked (resume.h).
 //
 // Every rank builds the same model (rank 0's parameters are broadcast) and
 // reads only its block of the training split. Rank 0 logs, writes
@@ -16,6 +18,7 @@
 #include <optional>
 
 #include "common/file_system.h"
+#include "common/run_lock.h"
 #include "data/epoch_cursor.h"
 #include "distributed/communicator.h"
 #include "model/attention_gru.h"
@@ -60,8 +63,15 @@ class Trainer {
  private:
   void resume_if_asked();
   void log_step(double loss, double samples_per_second, const StepTimes& times);
-  void validate();
+  // Validates the parameters as they are; returns the stop signal that cut
+  // it short (0: it finished).
+  int validate();
   void save_checkpoint();
+  // The end of a run stopped by `signal`: rank 0's checkpoint, then every
+  // rank past a barrier. Returns `signal`.
+  int stop(int signal);
+  // The test set scored with the best parameters (interrupted_by > 0 when a
+  // stop signal cut it short).
   EvalResult test_best_model();
 
   // Set up by the constructor; the objects behind them keep their own state
@@ -69,6 +79,8 @@ class Trainer {
   const TrainConfig config_;
   dist::Communicator& comm_;
   const bool is_root_;
+  const std::string run_id_;       // names this run in metrics.jsonl and in the run lock
+  std::optional<RunLock> lock_;    // rank 0: the run directory is this run's alone
   const TrainingData data_;
   const Schedule schedule_;
   CheckpointPolicy checkpoints_;
@@ -80,7 +92,8 @@ class Trainer {
   data::EpochCursor cursor_;
   TrainState state_;
   BestModel best_;
-  double last_lr_ = 0.0;  // the rate of the last update
+  double last_lr_ = 0.0;       // the rate of the last update
+  int64_t validated_at_ = -1;  // the step of the last finished validation
 };
 
 }  // namespace distgru::train

@@ -25,11 +25,11 @@ TEST(WorkQueue, RunsInQueueOrderWhileTheCallerGoesOn) {
   WorkQueue queue(/*threaded=*/true, test_mutex());
   std::vector<int> order;
   std::atomic<bool> release{false};
-  auto first = queue.submit("first", [&] {
+  auto first = queue.submit("first", [&](const WorkQueue::Note&) {
     while (!release) std::this_thread::sleep_for(1ms);
     order.push_back(1);
   });
-  auto second = queue.submit("second", [&] { order.push_back(2); });
+  auto second = queue.submit("second", [&](const WorkQueue::Note&) { order.push_back(2); });
   // The caller is not blocked by the running operation.
   EXPECT_FALSE(first->completed());
   EXPECT_FALSE(second->completed());
@@ -43,7 +43,7 @@ TEST(WorkQueue, RunsInQueueOrderWhileTheCallerGoesOn) {
 TEST(WorkQueue, AWaitThatRunsOutNamesTheOperationAndTheDeadline) {
   WorkQueue queue(true, test_mutex());
   std::atomic<bool> release{false};
-  auto work = queue.submit("allreduce (sum) of 7 float (collective #3)", [&] {
+  auto work = queue.submit("allreduce (sum) of 7 float (collective #3)", [&](const WorkQueue::Note&) {
     while (!release) std::this_thread::sleep_for(1ms);
   });
   const auto start = std::chrono::steady_clock::now();
@@ -62,9 +62,9 @@ TEST(WorkQueue, AWaitThatRunsOutNamesTheOperationAndTheDeadline) {
 
 TEST(WorkQueue, AFailureReachesTheWaiter) {
   WorkQueue queue(true, test_mutex());
-  auto work = queue.submit("broadcast", [] { DISTGRU_FAIL("MPI_Bcast failed"); });
+  auto work = queue.submit("broadcast", [](const WorkQueue::Note&) { DISTGRU_FAIL("MPI_Bcast failed"); });
   EXPECT_THROW(work->wait(5s), Error);
-  auto next = queue.submit("next", [] {});
+  auto next = queue.submit("next", [](const WorkQueue::Note&) {});
   next->wait(5s);  // the queue carries on
 }
 
@@ -72,7 +72,7 @@ TEST(WorkQueue, OperationsHoldTheCallMutex) {
   WorkQueue queue(true, test_mutex());
   std::unique_lock<std::mutex> held(test_mutex());
   std::atomic<bool> ran{false};
-  auto work = queue.submit("needs the lock", [&] { ran = true; });
+  auto work = queue.submit("needs the lock", [&](const WorkQueue::Note&) { ran = true; });
   std::this_thread::sleep_for(50ms);
   EXPECT_FALSE(ran);  // waits for the lock another thread holds
   held.unlock();
@@ -85,10 +85,10 @@ TEST(WorkQueue, ShutdownCancelsWhatIsQueuedAndLeavesAStuckOperation) {
   WorkHandle stuck, queued;
   {
     WorkQueue queue(true, test_mutex());
-    stuck = queue.submit("stuck", [&] {
+    stuck = queue.submit("stuck", [&](const WorkQueue::Note&) {
       while (!release) std::this_thread::sleep_for(1ms);
     });
-    queued = queue.submit("queued", [] {});
+    queued = queue.submit("queued", [](const WorkQueue::Note&) {});
     std::this_thread::sleep_for(20ms);
     EXPECT_TRUE(queue.shutdown());  // abandoned after the grace
   }
@@ -105,7 +105,7 @@ TEST(WorkQueue, ShutdownCancelsWhatIsQueuedAndLeavesAStuckOperation) {
 TEST(WorkQueue, WithoutAThreadEachOperationRunsWhenSubmitted) {
   WorkQueue queue(/*threaded=*/false, test_mutex());
   bool ran = false;
-  auto work = queue.submit("inline", [&] { ran = true; });
+  auto work = queue.submit("inline", [&](const WorkQueue::Note&) { ran = true; });
   EXPECT_TRUE(ran);
   EXPECT_TRUE(work->completed());
   EXPECT_FALSE(queue.shutdown());

@@ -50,6 +50,25 @@ TEST(Glove, WrongDimensionNamesFileAndLine) {
   std::remove(path.c_str());
 }
 
+// A vector file holding nan or inf would poison the embedding before the
+// first step; each is refused naming the file, the line and the value.
+TEST(Glove, NonFiniteValuesNameFileLineAndValue) {
+  auto vocab = small_vocab();
+  for (const char* bad : {"nan", "inf", "-inf", "1e40"}) {
+    auto path = write_file("distgru_glove_nan.txt", std::string("good 1 2 3\nbad 1 ") + bad + " 3\n");
+    auto weight = torch::zeros({10, 3});
+    try {
+      load_glove(path, vocab, weight);
+      FAIL() << bad << " was accepted";
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find(path + ":2: value 2 is '" + bad + "', not a finite number"),
+                std::string::npos)
+          << e.what();
+    }
+    std::remove(path.c_str());
+  }
+}
+
 TEST(Glove, MissingFileIsAnError) {
   auto vocab = small_vocab();
   auto weight = torch::zeros({10, 3});

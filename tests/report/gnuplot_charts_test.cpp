@@ -19,7 +19,10 @@ TEST(GnuplotCharts, FormatsByName) {
 }
 
 TEST(GnuplotCharts, TrainingChartCarriesItsDataAndBothPanels) {
-  const auto c = training_chart({{10, 1, 0.69, 1000.5}, {20, 1, 0.6, 1100}}, ImageFormat::kPng);
+  StepRecord a, b;
+  a.step = 10, a.epoch = 1, a.loss = 0.69, a.samples_per_sec = 1000.5;
+  b.step = 20, b.epoch = 1, b.loss = 0.6, b.samples_per_sec = 1100;
+  const auto c = training_chart({a, b}, ImageFormat::kPng);
   EXPECT_EQ(c.name, "training");
   EXPECT_EQ(c.image, "training.png");
   EXPECT_TRUE(has(c.script, "set terminal pngcairo"));

@@ -5,9 +5,11 @@
 #include <chrono>
 #include <filesystem>
 #include <random>
+#include <unordered_map>
 #include <vector>
 
 #include "data/manifest.h"
+#include "data/vocabulary.h"
 #include "data/shard.h"
 #include "data/sampler.h"
 
@@ -65,6 +67,13 @@ void write_synthetic_dataset(const std::string& dir, const SyntheticSpec& spec) 
   manifest.source = "synthetic";
   write_split(dir, "train", spec.train, spec.train_shards, spec, manifest);
   write_split(dir, "test", spec.test, 1, spec, manifest);
+  // A vocabulary whose words are named by their ids ("w3", "w4", ...), in
+  // the order of the ids (falling counts), as distgru-prepare writes one.
+  std::unordered_map<std::string, int64_t> counts;
+  for (int32_t id = 3; id < spec.vocab_size; ++id) counts["w" + std::to_string(id)] = 1000000 - id;
+  const auto vocab_path = (fs::path(dir) / "vocab.txt").string();
+  data::Vocabulary::build(counts, spec.vocab_size).save(vocab_path);
+  manifest.vocab_sha256 = data::sha256_file(vocab_path);
   data::save_manifest(dir, manifest);
 }
 

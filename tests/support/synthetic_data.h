@@ -1,6 +1,7 @@
 #pragma once
-// A small, learnable dataset in distgru-prepare's on-disk format (HDF5 shards
-// + manifest.json), for tests that need real files but not real reviews.
+// A small, learnable dataset in distgru-prepare's on-disk format (HDF5 shards,
+// vocab.txt and manifest.json), for tests that need real files but not real
+// reviews.
 
 #include <cstdint>
 #include <string>

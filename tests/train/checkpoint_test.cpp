@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 
@@ -223,6 +224,64 @@ TEST_F(CheckpointTest, OtherArchitectureIsRefused) {
   config_.hidden_size = 5;
   auto bigger = make_model(7);
   EXPECT_THROW(load_checkpoint(path, *bigger, nullptr), Error);
+}
+
+// A model whose parameters are not finite is never written...
+TEST_F(CheckpointTest, ADivergedModelIsNeverWritten) {
+  auto m = make_model(3);
+  {
+    torch::NoGradGuard no_grad;
+    m->parameters()[2].view(-1)[0] = std::nan("");
+  }
+  const auto path = (dir_ / checkpoint_name(3)).string();
+  try {
+    save_checkpoint(path, *m, nullptr, {}, to_ini(config_));
+    FAIL() << "a NaN parameter was written";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("refusing to write " + path + ": parameter "), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("has 1 NaN or infinite values"), std::string::npos) << e.what();
+  }
+  EXPECT_FALSE(fs::exists(path));
+  EXPECT_FALSE(fs::exists(path + ".tmp"));
+}
+
+// ...and one written by an earlier version (tests/train/data/README.md) is
+// refused by every loader, and skipped by --resume auto.
+TEST_F(CheckpointTest, ADivergedCheckpointIsRefusedAndSkipped) {
+  const std::string diverged = std::string(DISTGRU_SOURCE_DIR) + "/tests/train/data/diverged-step1.pt";
+  const auto config = config_from_ini(read_checkpoint_header(diverged).config_ini, diverged);
+  model::AttentionGRU model(model_config(config));
+  try {
+    load_checkpoint(diverged, *model, nullptr);
+    FAIL() << "a diverged checkpoint was loaded";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find(diverged + ": parameter "), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("written after training diverged"), std::string::npos) << e.what();
+  }
+  ASSERT_TRUE(checkpoint_problem(diverged).has_value());
+  EXPECT_NE(checkpoint_problem(diverged)->find("NaN or infinite"), std::string::npos) << *checkpoint_problem(diverged);
+
+  auto good = make_model(4);
+  save_checkpoint((dir_ / checkpoint_name(1)).string(), *good, nullptr, {}, to_ini(config_));
+  fs::copy_file(diverged, dir_ / checkpoint_name(2));
+  write_latest(dir_.string(), checkpoint_name(2));
+  std::vector<std::string> skipped;
+  EXPECT_EQ(find_usable_checkpoint(dir_.string(), &skipped), (dir_ / checkpoint_name(1)).string());
+  ASSERT_EQ(skipped.size(), 1u);
+  EXPECT_NE(skipped[0].find(checkpoint_name(2) + ": parameter "), std::string::npos) << skipped[0];
+}
+
+TEST_F(CheckpointTest, DigestIsThePayloadsSha256) {
+  auto m = make_model(5);
+  const auto a = (dir_ / "a.pt").string(), b = (dir_ / "b.pt").string();
+  save_checkpoint(a, *m, nullptr, {}, to_ini(config_));
+  save_checkpoint(b, *m, nullptr, {}, to_ini(config_));
+  EXPECT_EQ(checkpoint_digest(a).size(), 64u);
+  EXPECT_EQ(checkpoint_digest(a), checkpoint_digest(b));  // the same contents
+  TrainState later;
+  later.step = 1;
+  save_checkpoint(b, *m, nullptr, later, to_ini(config_));
+  EXPECT_NE(checkpoint_digest(a), checkpoint_digest(b));
 }
 
 }  // namespace

@@ -155,10 +155,12 @@ TEST(Config, IniRoundTripKeepsEverySetting) {
   c.checkpoint_every = 60;
   c.keep_checkpoints = 5;
   c.resume = "auto";
+  c.allow_data_change = true;
   c.eval_batch_size = 33;
   c.runtime.backend = dist::Backend::kMpi;
   c.runtime.threads = 2;
   c.runtime.collective_timeout = 77;
+  c.runtime.stall_warning = 7;
   c.bucket_mb = 0.25;
   c.overlap_sync = false;
   const auto b = config_from_ini(to_ini(c), "test");
@@ -188,10 +190,12 @@ TEST(Config, IniRoundTripKeepsEverySetting) {
   EXPECT_EQ(b.checkpoint_every, c.checkpoint_every);
   EXPECT_EQ(b.keep_checkpoints, c.keep_checkpoints);
   EXPECT_EQ(b.resume, c.resume);
+  EXPECT_EQ(b.allow_data_change, c.allow_data_change);
   EXPECT_EQ(b.eval_batch_size, c.eval_batch_size);
   EXPECT_EQ(b.runtime.backend, c.runtime.backend);
   EXPECT_EQ(b.runtime.threads, c.runtime.threads);
   EXPECT_EQ(b.runtime.collective_timeout, c.runtime.collective_timeout);
+  EXPECT_EQ(b.runtime.stall_warning, c.runtime.stall_warning);
   EXPECT_EQ(b.bucket_mb, c.bucket_mb);
   EXPECT_EQ(b.overlap_sync, c.overlap_sync);
 }

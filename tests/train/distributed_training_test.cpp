@@ -16,6 +16,7 @@
 #include "train/train_step.h"
 #include "train/trainer.h"
 
+#include <cmath>
 #include <csignal>
 #include <map>
 
@@ -265,6 +266,49 @@ TEST_F(DistributedTraining, ResumeWithAnotherGlobalBatchContinuesTheEpoch) {
   const auto result = resumed.run();
   EXPECT_EQ(result.steps, 3);
   EXPECT_EQ(resumed.state().step, 5);
+}
+
+// The same settings everywhere pass with one collective; any difference is
+// refused on every rank alike, naming the rank, the key and both values.
+TEST_F(DistributedTraining, RanksWithDifferentSettingsAreRefusedByName) {
+  EXPECT_NO_THROW(check_settings_agree(comm_, "lr = 0.003\nsteps = 40\n", "test"));
+  const int last = comm_.size() - 1;
+  const std::string mine = comm_.rank() == last && last > 0 ? "lr = 0.05\nsteps = 40\n" : "lr = 0.003\nsteps = 40\n";
+  if (comm_.size() == 1) GTEST_SKIP() << "needs a second rank to differ";
+  try {
+    check_settings_agree(comm_, mine, "distgru-test");
+    FAIL() << "different settings were accepted";
+  } catch (const AgreedError& e) {
+    EXPECT_EQ(e.exit_code(), kExitRefused);
+    const std::string what = e.what();
+    EXPECT_NE(what.find("rank " + std::to_string(last) + " has lr = 0.05 where rank 0 has lr = 0.003"),
+              std::string::npos)
+        << what;
+    EXPECT_EQ(what.find("steps"), std::string::npos) << what;  // only what differs
+  }
+}
+
+// A step whose gradient is not finite applies no update, on every rank.
+TEST_F(DistributedTraining, ADivergedStepAppliesNoUpdate) {
+  auto c = config();
+  auto model = build_replica(c, comm_);
+  StepOptions options;
+  options.clip_grad_norm = 5.0;
+  TrainStep step(model, comm_, options);
+  const int64_t batch = 2 * comm_.size();
+  auto tokens = torch::randint(3, spec_.vocab_size, {2, spec_.sentence_size}, torch::kLong);
+  auto labels = torch::randint(0, 2, {2}, torch::kLong);
+  std::vector<torch::Tensor> before;
+  {
+    torch::NoGradGuard no_grad;
+    model->parameters().back().view(-1)[0] = std::nan("");  // the output layer's bias
+  }
+  for (const auto& p : model->parameters()) before.push_back(p.detach().clone());
+  const auto result = step.run(tokens, labels, batch, 0.01);
+  EXPECT_FALSE(result.applied);
+  EXPECT_FALSE(std::isfinite(result.grad_norm));
+  const auto after = model->parameters();
+  for (size_t i = 0; i + 1 < after.size(); ++i) EXPECT_TRUE(torch::equal(after[i], before[i])) << "parameter " << i;
 }
 
 TEST_F(DistributedTraining, ShardsDisagreeingWithTheConfigAreRefused) {

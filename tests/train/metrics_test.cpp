@@ -4,6 +4,8 @@
 
 #include <cmath>
 
+#include "common/error.h"
+
 namespace distgru::train {
 namespace {
 
@@ -55,6 +57,26 @@ TEST(Accuracy, ThresholdAtOneHalf) {
   EXPECT_EQ(c.fn, 1);
   EXPECT_EQ(c.tn, 1);
   EXPECT_EQ(c.fp, 1);
+}
+
+// Sorting by < with a NaN is undefined behaviour, and tie groups built with
+// == never close around one: such scores are refused, naming how many.
+TEST(Metrics, NonFiniteScoresAreRefusedNotLoopedOver) {
+  const double nan = std::nan("");
+  const std::vector<int32_t> labels = {1, 0, 1, 0};
+  for (const auto& scores : {std::vector<double>{nan, nan, nan, nan}, std::vector<double>{0.2, nan, 0.9, 0.1},
+                             std::vector<double>{0.2, INFINITY, 0.9, 0.1}}) {
+    try {
+      roc_auc(scores, labels);
+      FAIL() << "roc_auc accepted a non-finite score";
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find(std::to_string(non_finite_count(scores)) + " of 4 scores are NaN or infinite"),
+                std::string::npos)
+          << e.what();
+    }
+    EXPECT_THROW(confusion(scores, labels), Error);
+    EXPECT_THROW(accuracy(scores, labels), Error);
+  }
 }
 
 }  // namespace

@@ -1,0 +1,43 @@
+#pragma once
+// Which checkpoint a run continues from, and whether it may: a resumed run
+// must train the same model on the same reviews, split and ordered the same
+// way, or it silently becomes another run. Each check names every difference,
+// checkpoint against now, and is the same on every rank (they read the same
+// file), so a refusal ends the job cleanly (AgreedError).
+
+#include <string>
+#include <vector>
+
+#include "distributed/communicator.h"
+#include "train/checkpoint.h"
+#include "train/checkpoint_policy.h"
+#include "train/config.h"
+
+namespace distgru::train {
+
+// collective: the file --resume names, or for --resume auto the newest
+// usable checkpoint of the run directory (rank 0 picks, skipping corrupted
+// or diverged files with a warning each, and tells the others); "" when
+// there is none yet (start from scratch) or --resume is not set.
+std::string choose_resume_checkpoint(const TrainConfig& config, const CheckpointPolicy& checkpoints,
+                                     dist::Communicator& comm);
+
+// Throws AgreedError when the checkpoint at `path` (its stored config and
+// state: `saved`) cannot be resumed with `now` on data whose fingerprints are
+// in `fresh`:
+//   - another model (vocab-size, hidden-size, ...): always;
+//   - another vocabulary (its SHA-256): always;
+//   - another data directory content, --seed or --val-fraction: unless
+//     --allow-data-change.
+void check_resume_allowed(const std::string& path, const CheckpointContents& saved, const TrainConfig& now,
+                          const TrainState& fresh);
+
+// What a resume changes that the user should hear about, one line each:
+// --steps or --epochs changed under a decaying learning-rate schedule (the
+// rest of the run follows another curve; both totals and the rate at this
+// step), and a checkpoint already at or past the end of training.
+// `total_steps_then` and `total_steps_now` are the run lengths in steps.
+std::vector<std::string> resume_notes(const CheckpointContents& saved, const TrainConfig& now,
+                                      int64_t total_steps_then, int64_t total_steps_now);
+
+}  // namespace distgru::train
