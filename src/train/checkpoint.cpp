@@ -1,7 +1,5 @@
 #include "train/checkpoint.h"
 
-#include <openssl/evp.h>
-
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
@@ -11,6 +9,7 @@
 #include <sstream>
 
 #include "common/error.h"
+#include "train/checkpoint_file.h"
 #include "train/config.h"
 
 namespace fs = std::filesystem;
@@ -81,60 +80,6 @@ CheckpointContents read_header(torch::serialize::InputArchive& in, const std::st
   return c;
 }
 
-// File layout: magic, format, reserved, payload length, SHA-256, payload.
-constexpr char kMagic[8] = {'D', 'I', 'S', 'T', 'G', 'R', 'U', '\n'};
-constexpr size_t kHeaderBytes = 8 + 4 + 4 + 8 + 32;
-
-std::string sha256(const char* data, size_t n) {
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int length = 0;
-  DISTGRU_CHECK(EVP_Digest(data, n, digest, &length, EVP_sha256(), nullptr) == 1,
-                "EVP_Digest(sha256) failed");
-  return std::string(reinterpret_cast<char*>(digest), length);
-}
-
-template <typename T>
-void put(std::string& out, T value) {
-  out.append(reinterpret_cast<const char*>(&value), sizeof(value));  // little-endian hosts
-}
-
-std::string wrap_payload(const std::string& payload) {
-  std::string file(kMagic, sizeof(kMagic));
-  put<uint32_t>(file, static_cast<uint32_t>(kCheckpointFormat));
-  put<uint32_t>(file, 0);
-  put<uint64_t>(file, payload.size());
-  file += sha256(payload.data(), payload.size());
-  file += payload;
-  return file;
-}
-
-// The verified payload, or the reason it is unusable.
-std::string unwrap_payload(const std::string& file, const std::string& path, std::string* problem) {
-  auto fail = [&](const std::string& why) {
-    *problem = why;
-    return std::string();
-  };
-  if (file.size() < kHeaderBytes) return fail("truncated (" + std::to_string(file.size()) + " bytes)");
-  if (std::memcmp(file.data(), kMagic, sizeof(kMagic)) != 0) return fail("not a distgru checkpoint");
-  uint32_t format = 0;
-  uint64_t length = 0;
-  std::memcpy(&format, file.data() + 8, sizeof(format));
-  std::memcpy(&length, file.data() + 16, sizeof(length));
-  if (format != kCheckpointFormat) {
-    return fail("checkpoint format " + std::to_string(format) + " but this build reads " +
-                std::to_string(kCheckpointFormat));
-  }
-  if (file.size() != kHeaderBytes + length) {
-    return fail("truncated: " + std::to_string(file.size()) + " bytes, expected " +
-                std::to_string(kHeaderBytes + length));
-  }
-  if (sha256(file.data() + kHeaderBytes, length) != file.substr(24, 32)) {
-    return fail("checksum mismatch (corrupted)");
-  }
-  problem->clear();
-  return file.substr(kHeaderBytes);
-}
-
 std::string shape_text(const std::vector<int64_t>& shape) {
   std::string text = "[";
   for (size_t i = 0; i < shape.size(); ++i) text += (i ? ", " : "") + std::to_string(shape[i]);
@@ -144,7 +89,7 @@ std::string shape_text(const std::vector<int64_t>& shape) {
 void open_archive(torch::serialize::InputArchive& in, const std::string& path) {
   DISTGRU_CHECK(fs::is_regular_file(path), path + ": no such checkpoint file");
   std::string problem;
-  const std::string payload = unwrap_payload(read_file(path), path, &problem);
+  const std::string payload = unframe_checkpoint(read_file(path), &problem);
   DISTGRU_CHECK(problem.empty(), path + ": not a readable checkpoint: " + problem);
   try {
     in.load_from(payload.data(), payload.size());
@@ -243,7 +188,7 @@ void save_checkpoint(const std::string& path, torch::nn::Module& model,
   }
   std::ostringstream bytes;
   out.save_to(bytes);
-  write_file_atomic(path, wrap_payload(bytes.str()), files);
+  write_file_atomic(path, frame_checkpoint(bytes.str()), files);
 }
 
 CheckpointContents read_checkpoint_header(const std::string& path) {
@@ -295,7 +240,7 @@ std::optional<std::string> checkpoint_problem(const std::string& path) {
   if (!fs::is_regular_file(path)) return std::string("missing");
   std::string problem;
   try {
-    const std::string payload = unwrap_payload(read_file(path), path, &problem);
+    const std::string payload = unframe_checkpoint(read_file(path), &problem);
     if (!problem.empty()) return problem;
     // Whole and verified: its parameters must also be numbers (a checkpoint
     // written after training diverged, by a version that did not refuse to).
@@ -315,16 +260,9 @@ std::optional<std::string> checkpoint_problem(const std::string& path) {
 std::string checkpoint_digest(const std::string& path) {
   std::string problem;
   const std::string file = read_file(path);
-  unwrap_payload(file, path, &problem);
+  unframe_checkpoint(file, &problem);
   DISTGRU_CHECK(problem.empty(), path + ": not a readable checkpoint: " + problem);
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string hex;
-  for (size_t i = 24; i < 56; ++i) {
-    const auto byte = static_cast<unsigned char>(file[i]);
-    hex += kHex[byte >> 4];
-    hex += kHex[byte & 0xf];
-  }
-  return hex;
+  return framed_digest(file);
 }
 
 std::string checkpoint_name(int64_t step) {

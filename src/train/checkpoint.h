@@ -18,10 +18,9 @@
 
 #include "common/file_system.h"
 #include "data/epoch_cursor.h"
+#include "train/checkpoint_file.h"
 
 namespace distgru::train {
-
-constexpr int64_t kCheckpointFormat = 2;
 
 struct TrainState {
   int64_t step = 0;              // optimiser steps taken

@@ -2,9 +2,32 @@
 
 #include <filesystem>
 
+#include "common/error.h"
+#include "distributed/tensor_collectives.h"
+
 namespace distgru::train {
 
 namespace fs = std::filesystem;
+
+std::optional<RunLock> lock_run_directory(const std::string& dir, dist::Communicator& comm, const std::string& run_id) {
+  if (dir.empty()) return std::nullopt;
+  std::optional<RunLock> lock;
+  std::string refusal;
+  if (comm.rank() == 0) {
+    std::filesystem::create_directories(dir);
+    std::string holder;
+    lock = RunLock::acquire(dir, describe_this_process(run_id), &holder);
+    if (!lock) {
+      refusal = dir + " is in use by another run (" + holder +
+                "): two runs in one directory would mix their checkpoints, best.pt and metrics. Give this run "
+                "its own --checkpoint-dir, or wait for that one to end";
+    }
+  }
+  refusal = dist::broadcast_string(comm, refusal, 0);
+  if (!refusal.empty()) throw AgreedError(refusal, kExitRefused);
+  return lock;
+}
+
 
 CheckpointPolicy::CheckpointPolicy(std::string dir, int64_t every, int64_t keep, FileSystem& files)
     : dir_(std::move(dir)), every_(every), keep_(keep), files_(files) {}

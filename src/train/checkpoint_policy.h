@@ -14,6 +14,8 @@
 #include <vector>
 
 #include "common/file_system.h"
+#include "common/run_lock.h"
+#include "distributed/communicator.h"
 #include "train/checkpoint.h"
 
 namespace distgru::train {
@@ -62,5 +64,11 @@ class CheckpointPolicy {
   int64_t keep_;
   FileSystem& files_;
 };
+
+// collective: rank 0 takes the lock of run directory `dir` (creating it)
+// before anything is written there (common/run_lock.h); when another live
+// run holds it, every rank throws the same AgreedError naming the holder.
+// Nothing for an empty `dir`; the lock is rank 0's.
+std::optional<RunLock> lock_run_directory(const std::string& dir, dist::Communicator& comm, const std::string& run_id);
 
 }  // namespace distgru::train

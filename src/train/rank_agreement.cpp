@@ -61,6 +61,11 @@ void check_settings_agree(dist::Communicator& comm, const std::string& settings,
   throw AgreedError(message + "\n(a config file or data directory that differs between nodes?)", kExitRefused);
 }
 
+TrainConfig agreed_config(TrainConfig config, dist::Communicator& comm) {
+  check_settings_agree(comm, settings_agreement_text(config), "distgru-train");
+  return config;
+}
+
 StepAgreement agree_after_step(dist::Communicator& comm, double local_loss, int stop_signal) {
   const auto all = dist::allgather_values(comm, {local_loss, static_cast<double>(stop_signal)});
   StepAgreement agreed;

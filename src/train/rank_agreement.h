@@ -11,6 +11,7 @@
 #include <string>
 
 #include "distributed/communicator.h"
+#include "train/config.h"
 
 namespace distgru::train {
 
@@ -21,6 +22,10 @@ namespace distgru::train {
 // same AgreedError naming, for each rank that differs, each key and both
 // values: "rank 1 has steps = 20 where rank 0 has steps = 40".
 void check_settings_agree(dist::Communicator& comm, const std::string& settings, const std::string& tool);
+
+// collective: `config`, once every rank has been found to run with the same
+// one (settings_agreement_text).
+TrainConfig agreed_config(TrainConfig config, dist::Communicator& comm);
 
 struct StepAgreement {
   double loss = 0.0;    // mean over the global batch

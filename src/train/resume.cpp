@@ -67,6 +67,31 @@ void check_resume_allowed(const std::string& path, const CheckpointContents& sav
                     kExitRefused);
 }
 
+std::vector<torch::Tensor> best_parameters(const CheckpointPolicy& checkpoints, const TrainConfig& config,
+                                           torch::Device device) {
+  std::vector<torch::Tensor> best;
+  if (auto path = checkpoints.usable_best()) {
+    model::AttentionGRU copy(model_config(config));
+    load_checkpoint(*path, *copy, nullptr);
+    for (auto& p : copy->parameters()) best.push_back(p.detach().to(device));
+  }
+  return best;
+}
+
+std::string epoch_change_note(const data::EpochPosition& saved, int world_size, int64_t global_batch) {
+  std::string change;
+  if (saved.world_size != world_size) {
+    change = fmt::format("written by {} ranks, continuing on {}", saved.world_size, world_size);
+  }
+  if (saved.global_batch != global_batch) {
+    change += fmt::format("{}written with global batch {}, continuing with {}", change.empty() ? "" : "; ",
+                          saved.global_batch, global_batch);
+  }
+  return fmt::format("resume: checkpoint {}; the rest of epoch {} visits the samples not yet seen in it, in a new "
+                     "order",
+                     change, saved.epoch + 1);
+}
+
 std::vector<std::string> resume_notes(const CheckpointContents& saved, const TrainConfig& now,
                                       int64_t total_steps_then, int64_t total_steps_now) {
   std::vector<std::string> notes;

@@ -32,6 +32,16 @@ std::string choose_resume_checkpoint(const TrainConfig& config, const Checkpoint
 void check_resume_allowed(const std::string& path, const CheckpointContents& saved, const TrainConfig& now,
                           const TrainState& fresh);
 
+// best.pt's parameters on `device` when the run directory has a usable one,
+// else none (the resumed run then tests with its final parameters).
+std::vector<torch::Tensor> best_parameters(const CheckpointPolicy& checkpoints, const TrainConfig& config,
+                                           torch::Device device);
+
+// "resume: checkpoint written by 2 ranks, continuing on 3; written with global
+// batch 128, continuing with 256; the rest of epoch 2 visits the samples not
+// yet seen in it, in a new order" for a cursor moved to another segment.
+std::string epoch_change_note(const data::EpochPosition& saved, int world_size, int64_t global_batch);
+
 // What a resume changes that the user should hear about, one line each:
 // --steps or --epochs changed under a decaying learning-rate schedule (the
 // rest of the run follows another curve; both totals and the rate at this

@@ -21,6 +21,14 @@ double lap(Clock::time_point* mark) {
 
 }  // namespace
 
+StepOptions StepOptions::of(const TrainConfig& c) {
+  StepOptions o;
+  o.clip_grad_norm = c.clip_grad_norm;
+  o.sync.bucket_bytes = static_cast<int64_t>(c.bucket_mb * 1e6);
+  o.sync.overlap = c.overlap_sync;
+  return o;
+}
+
 TrainStep::TrainStep(model::AttentionGRU& model, dist::Communicator& comm, StepOptions options)
     : model_(model), options_(options), params_(model->parameters()) {
   // The rate is set before every step (lr_schedule.h); this one is never used.

@@ -19,12 +19,16 @@
 #include "distributed/communicator.h"
 #include "distributed/gradient_sync.h"
 #include "model/attention_gru.h"
+#include "train/config.h"
 
 namespace distgru::train {
 
 struct StepOptions {
   double clip_grad_norm = 0.0;  // 0: no clipping
   dist::GradientSyncOptions sync;
+
+  // --clip-grad-norm, --bucket-mb and --overlap-sync.
+  static StepOptions of(const TrainConfig& config);
 };
 
 // Seconds spent in each part of a step, on this rank.

@@ -7,7 +7,6 @@
 #include "common/error.h"
 #include "common/log.h"
 #include "data/manifest.h"
-#include "distributed/tensor_collectives.h"
 #include "runtime/stop_signals.h"
 #include "train/lr_schedule.h"
 #include "train/progress.h"
@@ -16,57 +15,18 @@
 #include "train/resume.h"
 
 namespace distgru::train {
-namespace {
-
-StepOptions step_options(const TrainConfig& c) {
-  StepOptions o;
-  o.clip_grad_norm = c.clip_grad_norm;
-  o.sync.bucket_bytes = static_cast<int64_t>(c.bucket_mb * 1e6);
-  o.sync.overlap = c.overlap_sync;
-  return o;
-}
-
-// The config, once every rank has been found to run with the same one.
-TrainConfig agreed(TrainConfig config, dist::Communicator& comm) {
-  check_settings_agree(comm, settings_agreement_text(config), "distgru-train");
-  return config;
-}
-
-// collective: rank 0 takes the run directory's lock before anything is
-// written there; when another run holds it, every rank refuses.
-std::optional<RunLock> lock_run_directory(const TrainConfig& config, dist::Communicator& comm,
-                                          const std::string& run_id) {
-  if (config.checkpoint_dir.empty()) return std::nullopt;
-  std::optional<RunLock> lock;
-  std::string refusal;
-  if (comm.rank() == 0) {
-    std::filesystem::create_directories(config.checkpoint_dir);
-    std::string holder;
-    lock = RunLock::acquire(config.checkpoint_dir, describe_this_process(run_id), &holder);
-    if (!lock) {
-      refusal = config.checkpoint_dir + " is in use by another run (" + holder +
-                "): two runs in one directory would mix their checkpoints, best.pt and metrics. Give this run "
-                "its own --checkpoint-dir, or wait for that one to end";
-    }
-  }
-  refusal = dist::broadcast_string(comm, refusal, 0);
-  if (!refusal.empty()) throw AgreedError(refusal, kExitRefused);
-  return lock;
-}
-
-}  // namespace
 
 Trainer::Trainer(TrainConfig config, dist::Communicator& comm, FileSystem& files)
-    : config_(agreed(std::move(config), comm)),
+    : config_(agreed_config(std::move(config), comm)),
       comm_(comm),
       is_root_(comm.rank() == 0),
       run_id_(new_run_id()),
-      lock_(lock_run_directory(config_, comm, run_id_)),
+      lock_(lock_run_directory(config_.checkpoint_dir, comm, run_id_)),
       data_(config_, comm.rank(), comm.size()),
       schedule_(config_, data::steps_per_epoch(data_.train_size(), config_.batch_size, comm.size())),
       checkpoints_(config_.checkpoint_dir, config_.checkpoint_every, config_.keep_checkpoints, files),
       model_(build_replica(config_, comm)),
-      step_(std::make_unique<TrainStep>(model_, comm, step_options(config_))),
+      step_(std::make_unique<TrainStep>(model_, comm, StepOptions::of(config_))),
       cursor_(data_.train_size(), config_.batch_size, config_.seed, comm.rank(), comm.size()),
       best_(config_.select_metric) {
   spdlog::info("data: {} training reviews ({} held out for validation), {} steps/epoch, {} steps, "
@@ -106,26 +66,10 @@ void Trainer::resume_if_asked() {
   state_.data_fingerprint = fresh.data_fingerprint;  // what the run trains on from here
   state_.vocab_fingerprint = fresh.vocab_fingerprint;
   const auto position = state_.position;
-  if (cursor_.resume(position)) {
-    std::string change = position.world_size != comm_.size()
-                             ? fmt::format("written by {} ranks, continuing on {}", position.world_size, comm_.size())
-                             : "";
-    if (position.global_batch != config_.batch_size) {
-      change += fmt::format("{}written with global batch {}, continuing with {}", change.empty() ? "" : "; ",
-                            position.global_batch, config_.batch_size);
-    }
-    spdlog::warn("resume: checkpoint {}; the rest of epoch {} visits the samples not yet seen in it, in a new order",
-                 change, position.epoch + 1);
-  }
+  if (cursor_.resume(position)) spdlog::warn("{}", epoch_change_note(position, comm_.size(), config_.batch_size));
   state_.position = cursor_.position();
   if (state_.best_step >= 0) {
-    std::vector<torch::Tensor> best;
-    if (auto best_path = checkpoints_.usable_best()) {
-      model::AttentionGRU copy(model_config(config_));
-      load_checkpoint(*best_path, *copy, nullptr);
-      for (auto& p : copy->parameters()) best.push_back(p.detach().to(comm_.device()));
-    }
-    best_.restore(state_.best_metric, state_.best_step, std::move(best));
+    best_.restore(state_.best_metric, state_.best_step, best_parameters(checkpoints_, config_, comm_.device()));
   }
   spdlog::info("resume: {} at step {} (epoch {}, step {} of the epoch)", path, state_.step, position.epoch + 1,
                position.step_in_epoch);
