@@ -8,6 +8,7 @@
 #include "common/error.h"
 #include "distributed/factory.h"
 #include "distributed/mpi_communicator.h"
+#include "distributed/tensor_collectives.h"
 #include "support/mpi_env.h"
 
 namespace distgru::dist {
@@ -147,6 +148,23 @@ TEST(Communicator, AWaitGivesUpAtTheDeadlineNamingTheCollective) {
   }
   work->wait(std::chrono::seconds(30));
   EXPECT_TRUE(torch::equal(t, torch::full({16}, static_cast<float>(comm.size()))));
+}
+
+// Rank r contributes {r, 10 r} and the text "rank r" padded by r dots: every
+// rank receives everyone's, in rank order.
+TEST(TensorCollectives, AllgatherValuesAndStringsInRankOrder) {
+  MpiCommunicator comm(testing::mpi_session());
+  const int r = comm.rank(), p = comm.size();
+  const auto values = allgather_values(comm, {1.0 * r, 10.0 * r});
+  ASSERT_EQ(values.size(), static_cast<size_t>(2 * p));
+  for (int q = 0; q < p; ++q) {
+    EXPECT_EQ(values[2 * q], q);
+    EXPECT_EQ(values[2 * q + 1], 10 * q);
+  }
+  const auto texts = allgather_strings(comm, "rank " + std::to_string(r) + std::string(static_cast<size_t>(r), '.'));
+  ASSERT_EQ(texts.size(), static_cast<size_t>(p));
+  for (int q = 0; q < p; ++q) EXPECT_EQ(texts[q], "rank " + std::to_string(q) + std::string(static_cast<size_t>(q), '.'));
+  EXPECT_EQ(allgather_strings(comm, ""), std::vector<std::string>(static_cast<size_t>(p)));
 }
 
 TEST(Factory, ParsesBackendNames) {

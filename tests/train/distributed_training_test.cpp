@@ -15,6 +15,7 @@
 #include "train/replica.h"
 #include "train/train_step.h"
 #include "train/trainer.h"
+#include "train/training_data.h"
 
 #include <cmath>
 #include <csignal>
@@ -309,6 +310,28 @@ TEST_F(DistributedTraining, ADivergedStepAppliesNoUpdate) {
   EXPECT_FALSE(std::isfinite(result.grad_norm));
   const auto after = model->parameters();
   for (size_t i = 0; i + 1 < after.size(); ++i) EXPECT_TRUE(torch::equal(after[i], before[i])) << "parameter " << i;
+}
+
+// The validation reviews are the tail of the training split whatever the
+// world size; each rank reads its block of the rest, and only that.
+TEST_F(DistributedTraining, TrainingDataHoldsOutTheTailAndReadsItsBlock) {
+  auto c = config();  // 96 training reviews, val-fraction 0.25
+  TrainingData data(c, comm_.rank(), comm_.size());
+  EXPECT_EQ(data.train_size(), 72);
+  EXPECT_EQ(data.validation().begin, 72);
+  EXPECT_EQ(data.validation().end, 96);
+  const auto block = data::block_of(72, comm_.rank(), comm_.size());
+  EXPECT_EQ(data.block().begin, block.begin);
+  EXPECT_EQ(data.block().end, block.end);
+  torch::Tensor tokens, labels;
+  data.batch({block.begin, block.end - 1}, torch::kCPU, tokens, labels);
+  ASSERT_EQ(tokens.size(0), 2);
+  // The same rows read straight from the shards.
+  std::vector<int32_t> x(static_cast<size_t>(spec_.sentence_size)), y(1);
+  data.shards().read(block.end - 1, block.end, x.data(), y.data());
+  EXPECT_EQ(labels[1].item<int64_t>(), y[0]);
+  EXPECT_EQ(tokens[1][0].item<int64_t>(), x[0]);
+  EXPECT_THROW(data.batch({block.end}, torch::kCPU, tokens, labels), Error);  // another rank's row
 }
 
 TEST_F(DistributedTraining, ShardsDisagreeingWithTheConfigAreRefused) {
