@@ -18,7 +18,13 @@ packages=(
   chromium                          # the heat map page's browser test (tests/cli/viz_test.sh)
   slurmctld slurmd slurm-client munge slurm-wlm-basic-plugins  # the real-Slurm test (tests/slurm)
   python3-torch python3-h5py        # bench/: the PyTorch baseline, same LibTorch 1.13
+  libonnx-dev libprotobuf-dev protobuf-compiler  # distgru-export's ONNX graph; TensorBoard event files
+  python3-onnx python3-protobuf     # tests: onnx.checker, and reading the exports without distgru's code
 )
+# Node.js and npm run the npm test tools (tests/tools/package.json: ONNX
+# Runtime, protobufjs). Debian's packages only where neither is installed
+# already (a machine may have Node.js from elsewhere, with its own npm).
+command -v node >/dev/null && command -v npm >/dev/null || packages+=(nodejs npm)
 
 missing=()
 for p in "${packages[@]}"; do

@@ -36,7 +36,8 @@ const OptionTable<EvalConfig>& eval_settings() {
     using C = EvalConfig;
     const std::string group = "Options";
     OptionTable<C> t;
-    t.add(group, "checkpoint", &C::checkpoint, "checkpoint file, or a directory (best.pt, else newest)")
+    t.add(group, "checkpoint", &C::checkpoint,
+          "checkpoint file, a run directory (best.pt, else newest), or a model folder of distgru-export")
         .add(group, "data", &C::data_dir, "directory written by distgru-prepare", {}, kRankLocal)
         .add(group, "split", &C::split, "which split to score: test | train", SettingCheck<std::string>(known_split))
         .add(group, "predictions", &C::predictions, "write index,probability,label,prediction CSV here")
@@ -70,7 +71,7 @@ int main(int argc, char** argv) {
     // Every rank must score the same checkpoint on the same data.
     train::check_settings_agree(*comm,
                                 train::with_data_fingerprint(eval_settings().to_ini(config, kRankLocal), config.data_dir) +
-                                    "checkpoint = " + train::checkpoint_digest(loaded.path) + "\n",
+                                    "model = " + loaded.digest + "\n",
                                 "distgru-eval");
     train::check_vocabulary(loaded, data::vocab_fingerprint(config.data_dir), config.data_dir + "/vocab.txt");
     data::ShardedDataset dataset(config.data_dir, config.split, train::shard_meta(loaded.config, config.split),

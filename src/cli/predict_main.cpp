@@ -57,7 +57,8 @@ int main(int argc, char** argv) {
       "         (--text \"...\" | --file F | --data <dir> --sample K) [--html out.html]\n\n"
       "Classifies reviews and shows the attention weight of every token.\nOptions");
   options.add_options()("help,h", "show this help")
-      ("checkpoint", po::value(&checkpoint), "checkpoint file, or a directory (best.pt, else newest)")
+      ("checkpoint", po::value(&checkpoint),
+       "checkpoint file, a run directory (best.pt, else newest), or a model folder of distgru-export")
       ("vocab", po::value(&vocab_path), "vocab.txt written by distgru-prepare (default: <data>/vocab.txt)")
       ("text", po::value(&text), "one review")
       ("file", po::value(&file), "a file with one review per line: one result per line, with its number")
@@ -78,6 +79,8 @@ int main(int argc, char** argv) {
       return 0;
     }
     if (vocab_path.empty() && !data_dir.empty()) vocab_path = data_dir + "/vocab.txt";
+    // A model folder of distgru-export carries its vocabulary.
+    if (vocab_path.empty() && train::is_model_folder(checkpoint)) vocab_path = checkpoint + "/vocab.txt";
     has_text = vm.count("text") > 0;
     const int sources = has_text + (vm.count("file") > 0) + (vm.count("data") > 0);
     if (checkpoint.empty() || vocab_path.empty() || sources != 1) {

@@ -72,7 +72,7 @@ report::ScoredReviews score_test_split(dist::MpiSession& session, const ReportCo
   // Every rank must score the same checkpoint on the same data.
   train::check_settings_agree(*comm,
                               train::with_data_fingerprint(report_settings().to_ini(config, kRankLocal), data_dir) +
-                                  "checkpoint = " + train::checkpoint_digest(loaded.path) + "\n",
+                                  "model = " + loaded.digest + "\n",
                               "distgru-report");
   DISTGRU_CHECK(fs::is_directory(data_dir),
                 "test data '" + data_dir + "' (from " + loaded.path +

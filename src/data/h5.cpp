@@ -37,6 +37,12 @@ herr_t record_innermost(unsigned n, const H5E_error2_t* err, void* data) {
 
 }  // namespace
 
+std::string library_version() {
+  unsigned major = 0, minor = 0, release = 0;
+  H5get_libversion(&major, &minor, &release);
+  return std::to_string(major) + "." + std::to_string(minor) + "." + std::to_string(release);
+}
+
 std::string error_message() {
   WalkState state;
   H5Ewalk2(H5E_DEFAULT, H5E_WALK_UPWARD, record_innermost, &state);

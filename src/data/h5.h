@@ -78,6 +78,9 @@ void write_string_attr(hid_t loc, const char* name, const std::string& value,
                        const std::string& context);
 std::string read_string_attr(hid_t loc, const char* name, const std::string& context);
 
+// "1.10.8": the HDF5 library in use.
+std::string library_version();
+
 }  // namespace distgru::data::h5
 
 #define DISTGRU_H5_CHECK(call, context) \

@@ -43,6 +43,14 @@ MpiSession::~MpiSession() {
   if (!finalized) MPI_Finalize();
 }
 
+std::string mpi_library_version() {
+  char text[MPI_MAX_LIBRARY_VERSION_STRING];
+  int length = 0;
+  if (MPI_Get_library_version(text, &length) != MPI_SUCCESS) return "unknown";
+  std::string version(text, static_cast<size_t>(length));
+  return version.substr(0, version.find_first_of("\n,"));
+}
+
 std::mutex& mpi_call_mutex() {
   static std::mutex mutex;
   return mutex;

@@ -32,6 +32,9 @@ class MpiSession {
 // once.
 std::mutex& mpi_call_mutex();
 
+// The first line of MPI_Get_library_version ("Open MPI v4.1.4, package: ...").
+std::string mpi_library_version();
+
 // Ends every rank of the job with `code` (MPI_Abort when MPI is up, else exit).
 [[noreturn]] void abort_job(int code);
 

@@ -69,6 +69,7 @@ RunMetrics parse_metrics_jsonl(std::istream& in, const std::string& source) {
     if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
     try {
       const auto j = nlohmann::json::parse(line);
+      if (j.contains("provenance")) continue;  // a run's first record: what made it
       if (j.contains("split")) {
         auto r = eval_from_json(j);
         if (r.split == "test") {

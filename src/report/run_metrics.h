@@ -50,8 +50,9 @@ struct RunMetrics {
   std::optional<EvalRecord> test;      // the last test record
 };
 
-// One JSON object per line; blank lines are skipped. Errors name `source` and
-// the line number.
+// One JSON object per line; blank lines and each run's first record (its
+// provenance: train/provenance.h) are skipped. Errors name `source` and the
+// line number.
 RunMetrics parse_metrics_jsonl(std::istream& in, const std::string& source);
 
 // An evaluation record as to_json writes it (test_metrics.json, distgru-eval

@@ -65,6 +65,7 @@ CheckpointContents read_header(torch::serialize::InputArchive& in, const std::st
   c.state.validation_pending = in.try_read("state/validation_pending", pending) && pending.item<int64_t>() != 0;
   c.state.data_fingerprint = read_text(in, "data/fingerprint");
   c.state.vocab_fingerprint = read_text(in, "data/vocab_fingerprint");
+  c.state.provenance = read_text(in, "provenance");
   // Global batches were recorded from distgru 0.2 on; before, every segment
   // ran with the batch of the config the checkpoint stores.
   torch::Tensor batch, segments, segment_batches;
@@ -162,6 +163,7 @@ void save_checkpoint(const std::string& path, torch::nn::Module& model,
   out.write("state/validation_pending", scalar(static_cast<int64_t>(state.validation_pending)));
   out.write("data/fingerprint", bytes_of(state.data_fingerprint));
   out.write("data/vocab_fingerprint", bytes_of(state.vocab_fingerprint));
+  out.write("provenance", bytes_of(state.provenance));
   const auto k = static_cast<int64_t>(position.earlier.size());
   auto segments = torch::zeros({k, 2}, torch::kLong);
   auto segment_batches = torch::zeros({k}, torch::kLong);

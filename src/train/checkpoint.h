@@ -34,6 +34,8 @@ struct TrainState {
   // the vocabulary's SHA-256. Empty in checkpoints of earlier versions.
   std::string data_fingerprint;
   std::string vocab_fingerprint;
+  // train/provenance.h, as JSON text: what built and ran the run that wrote it.
+  std::string provenance;
 };
 
 struct CheckpointContents {

@@ -1,18 +1,69 @@
 #include "train/inference.h"
 
+#include <filesystem>
+
 #include "common/error.h"
+#include "common/file_system.h"
 #include "common/log.h"
+#include "data/manifest.h"
 #include "data/tokenizer.h"
+#include "model/safetensors.h"
 
 namespace distgru::train {
 
+namespace fs = std::filesystem;
+
+bool is_model_folder(const std::string& path) {
+  return fs::is_directory(path) && fs::is_regular_file(fs::path(path) / "config.json") &&
+         fs::is_regular_file(fs::path(path) / "model.safetensors");
+}
+
+namespace {
+
+// A folder written by distgru-export: config.json and model.safetensors.
+LoadedModel load_model_folder(const std::string& dir, torch::Device device) {
+  const auto config_path = (fs::path(dir) / "config.json").string();
+  const auto weights_path = (fs::path(dir) / "model.safetensors").string();
+  LoadedModel loaded;
+  loaded.path = dir;
+  try {
+    const auto j = nlohmann::json::parse(read_file(config_path));
+    DISTGRU_CHECK(j.value("format", "") == "distgru-model", config_path + ": not a distgru model folder's config");
+    const auto& m = j.at("model");
+    loaded.config.vocab_size = m.at("vocab_size").get<int64_t>();
+    loaded.config.embed_dim = m.at("embed_dim").get<int64_t>();
+    loaded.config.hidden_size = m.at("hidden_size").get<int64_t>();
+    loaded.config.attention_size = m.at("attention_size").get<int64_t>();
+    loaded.config.mask_padding = m.at("mask_padding").get<bool>();
+    loaded.config.sentence_size = j.at("tokenizer").at("sentence_size").get<int64_t>();
+    loaded.state.vocab_fingerprint = j.at("vocabulary").at("sha256").get<std::string>();
+    loaded.state.step = j.at("source").at("step").get<int64_t>();
+    loaded.state.data_fingerprint = j.at("source").value("data_fingerprint", "");
+  } catch (const nlohmann::json::exception& e) {
+    DISTGRU_FAIL(config_path + ": " + e.what());
+  }
+  loaded.model = model::AttentionGRU(model_config(loaded.config));
+  const std::string bytes = read_file(weights_path);
+  model::load_named_tensors(*loaded.model, model::parse_safetensors(bytes, weights_path).tensors, weights_path);
+  if (auto bad = non_finite_parameters(*loaded.model)) DISTGRU_FAIL(weights_path + ": " + *bad);
+  loaded.digest = data::sha256_hex(bytes);
+  return loaded;
+}
+
+}  // namespace
+
 LoadedModel load_model(const std::string& path_or_dir, torch::Device device) {
   LoadedModel loaded;
-  loaded.path = resolve_checkpoint(path_or_dir);
-  auto header = read_checkpoint_header(loaded.path);
-  loaded.config = config_from_ini(header.config_ini, loaded.path);
-  loaded.model = model::AttentionGRU(model_config(loaded.config));
-  loaded.state = load_checkpoint(loaded.path, *loaded.model, nullptr).state;
+  if (is_model_folder(path_or_dir)) {
+    loaded = load_model_folder(path_or_dir, device);
+  } else {
+    loaded.path = resolve_checkpoint(path_or_dir);
+    auto header = read_checkpoint_header(loaded.path);
+    loaded.config = config_from_ini(header.config_ini, loaded.path);
+    loaded.model = model::AttentionGRU(model_config(loaded.config));
+    loaded.state = load_checkpoint(loaded.path, *loaded.model, nullptr).state;
+    loaded.digest = checkpoint_digest(loaded.path);
+  }
   loaded.model->to(device);
   loaded.model->eval();
   return loaded;
@@ -43,6 +94,7 @@ Prediction predict(model::AttentionGRU& model, const data::Vocabulary& vocab,
   const auto scored = score_ids(model, ids);
 
   Prediction p;
+  p.ids = ids;
   p.positive_probability = scored.positive_probability;
   p.label = p.positive_probability >= 0.5 ? 1 : 0;
   p.probability = p.label == 1 ? p.positive_probability : 1.0 - p.positive_probability;
@@ -82,7 +134,7 @@ nlohmann::json to_json(const Prediction& p) {
   }
   return {{"label", p.label == 1 ? "positive" : "negative"}, {"probability", p.probability},
           {"positive_probability", p.positive_probability}, {"truncated", p.truncated},
-          {"tokens", tokens}};
+          {"tokens", tokens}, {"ids", p.ids}};
 }
 
 }  // namespace distgru::train

@@ -16,14 +16,20 @@ namespace distgru::train {
 
 struct LoadedModel {
   model::AttentionGRU model{nullptr};
-  TrainConfig config;   // as stored in the checkpoint
-  TrainState state;
-  std::string path;     // the file actually loaded
+  TrainConfig config;   // as stored in the checkpoint (a model folder: the model's shape and sentence size)
+  TrainState state;     // a model folder: its step and fingerprints only
+  std::string path;     // the file actually loaded, or the model folder
+  std::string digest;   // SHA-256 of the checkpoint's payload, or of the folder's model.safetensors
 };
 
-// `path_or_dir`: a checkpoint file, or a directory (best.pt, else the newest).
-// The model comes back in eval mode on `device`. Throws when the checkpoint
-// is unreadable, or its parameters are not finite.
+// True for a folder written by distgru-export (config.json and
+// model.safetensors in it).
+bool is_model_folder(const std::string& path);
+
+// `path_or_dir`: a checkpoint file, a run directory (best.pt, else the
+// newest), or a model folder written by distgru-export. The model comes back
+// in eval mode on `device`. Throws when it is unreadable, or its parameters
+// are not finite.
 LoadedModel load_model(const std::string& path_or_dir, torch::Device device);
 
 // Refuses (AgreedError) to feed the model ids from another vocabulary: its
@@ -45,6 +51,7 @@ struct Prediction {
   double positive_probability = 0.0;
   std::vector<TokenWeight> tokens;  // real tokens only (no padding), in order
   bool truncated = false;           // the review had more tokens than fit
+  std::vector<int32_t> ids;         // what the model read: <start>, the words' ids, padding
 };
 
 // Tokenises and encodes `text` exactly as distgru-prepare does, then runs the
@@ -62,7 +69,8 @@ struct Scored {
 Scored score_ids(model::AttentionGRU& model, const std::vector<int32_t>& ids);
 
 // One prediction as a JSON object: label, probability, positive_probability,
-// truncated and tokens [{token, in_vocabulary, attention}].
+// truncated, tokens [{token, in_vocabulary, attention}] and ids (the model's
+// input, for checking another runtime against distgru).
 nlohmann::json to_json(const Prediction& prediction);
 
 }  // namespace distgru::train

@@ -4,6 +4,7 @@
 #include "model/fast_gru.h"
 #include "runtime/blas_kernels.h"
 #include "runtime/process_settings.h"
+#include "train/provenance.h"
 
 namespace distgru::train {
 
@@ -15,6 +16,7 @@ std::unique_ptr<dist::Communicator> start_ranks(const dist::MpiSession& session,
   spdlog::info("{}: {} ranks ({} on this host), backend {}, {} threads per rank, {}, {}, {}", tool, comm->size(),
                comm->local_size(), comm->backend(), threads, runtime::blas_summary(), model::fast_gru_summary(),
                runtime::flushes_denormals() ? "denormals flushed to zero" : "denormals kept");
+  spdlog::info("provenance: {}", provenance_line(provenance(comm.get())));
   return comm;
 }
 

@@ -10,6 +10,7 @@
 #include "runtime/stop_signals.h"
 #include "train/lr_schedule.h"
 #include "train/progress.h"
+#include "train/provenance.h"
 #include "train/rank_agreement.h"
 #include "train/replica.h"
 #include "train/resume.h"
@@ -39,10 +40,13 @@ Trainer::Trainer(TrainConfig config, dist::Communicator& comm, FileSystem& files
                model::parameter_count(*model_), sync.bytes() / 1e6, comm_.backend(), comm_.device().str());
   spdlog::info("gradient sync: {}, {}", sync.plan().describe(),
                sync.overlapping() ? "reduced during backward" : "reduced after backward");
+  const auto made_by = provenance(&comm_);
   if (is_root_ && checkpoints_.enabled()) {
     metrics_ = std::make_unique<MetricsLog>(checkpoints_.metrics_path());
+    metrics_->append({{"run", run_id_}, {"provenance", made_by}});
     spdlog::info("run {}: {} holds {}", run_id_, describe_this_process(run_id_), lock_->path());
   }
+  state_.provenance = made_by.dump();
   state_.position = cursor_.position();
   state_.data_fingerprint = data::data_fingerprint(config_.data_dir);
   state_.vocab_fingerprint = data::vocab_fingerprint(config_.data_dir);
@@ -65,6 +69,7 @@ void Trainer::resume_if_asked() {
   state_ = load_checkpoint(path, *model_, &step_->optimizer()).state;
   state_.data_fingerprint = fresh.data_fingerprint;  // what the run trains on from here
   state_.vocab_fingerprint = fresh.vocab_fingerprint;
+  state_.provenance = fresh.provenance;
   const auto position = state_.position;
   if (cursor_.resume(position)) spdlog::warn("{}", epoch_change_note(position, comm_.size(), config_.batch_size));
   state_.position = cursor_.position();

@@ -1,0 +1,85 @@
+#include "train/provenance.h"
+
+#include <torch/version.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <map>
+
+#include "data/h5.h"
+#include "distributed/mpi_session.h"
+#include "distributed/tensor_collectives.h"
+#include "model/fast_gru.h"
+#include "runtime/blas_kernels.h"
+
+#ifndef DISTGRU_GIT_COMMIT
+#define DISTGRU_GIT_COMMIT "unknown"
+#endif
+#ifndef DISTGRU_VERSION
+#define DISTGRU_VERSION "unknown"
+#endif
+
+namespace distgru::train {
+namespace {
+
+// "AMD EPYC" and the instruction sets that decide distgru's kernels.
+nlohmann::json cpu() {
+  std::ifstream in("/proc/cpuinfo");
+  std::string model = "unknown", flags;
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind("model name", 0) == 0 && model == "unknown") model = line.substr(line.find(':') + 2);
+    if (line.rfind("flags", 0) == 0 && flags.empty()) flags = " " + line.substr(line.find(':') + 1) + " ";
+  }
+  nlohmann::json sets = nlohmann::json::array();
+  for (const char* set : {"avx2", "fma", "avx512f", "avx512_bf16", "amx_bf16", "amx_tile"}) {
+    if (flags.find(std::string(" ") + set + " ") != std::string::npos) sets.push_back(set);
+  }
+  return {{"model", model}, {"instruction_sets", sets}, {"cores", static_cast<int>(sysconf(_SC_NPROCESSORS_ONLN))}};
+}
+
+std::string hostname() {
+  char host[256] = {};
+  gethostname(host, sizeof(host) - 1);
+  return host;
+}
+
+}  // namespace
+
+nlohmann::json provenance(dist::Communicator* comm) {
+  nlohmann::json j = {{"distgru", {{"version", DISTGRU_VERSION}, {"git_commit", DISTGRU_GIT_COMMIT}}},
+                      {"libtorch", TORCH_VERSION},
+                      {"mpi", dist::mpi_library_version()},
+                      {"hdf5", data::h5::library_version()},
+                      {"blas", runtime::blas_summary()},
+                      {"gru", model::fast_gru_summary()},
+                      {"cpu", cpu()}};
+  if (comm == nullptr) {
+    j["hosts"] = {hostname()};
+    j["ranks"] = 1;
+    return j;
+  }
+  const auto hosts = dist::allgather_strings(*comm, hostname());
+  std::map<std::string, int> per_host;
+  for (const auto& h : hosts) ++per_host[h];
+  j["hosts"] = hosts;  // by rank
+  j["ranks"] = comm->size();
+  j["ranks_per_host"] = per_host;
+  j["backend"] = comm->backend();
+  return j;
+}
+
+std::string provenance_line(const nlohmann::json& p) {
+  std::string hosts;
+  if (p.contains("ranks_per_host")) {
+    for (const auto& [host, n] : p["ranks_per_host"].items()) {
+      hosts += (hosts.empty() ? "" : ", ") + host + " x " + std::to_string(n.get<int>());
+    }
+  }
+  return "distgru " + p["distgru"]["version"].get<std::string>() + " (git " +
+         p["distgru"]["git_commit"].get<std::string>() + "), LibTorch " + p["libtorch"].get<std::string>() + ", " +
+         p["mpi"].get<std::string>() + ", HDF5 " + p["hdf5"].get<std::string>() + ", " +
+         p["cpu"]["model"].get<std::string>() + " (" + p["cpu"]["instruction_sets"].dump() + ")" +
+         (hosts.empty() ? "" : "; ranks per host: " + hosts);
+}
+
+}  // namespace distgru::train
