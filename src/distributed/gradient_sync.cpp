@@ -133,7 +133,11 @@ void GradientSync::allreduce_gradients() {
     copy_stray_gradients_in();
     for (auto& bucket : bucket_views_) in_flight.push_back(comm_.allreduce_async(bucket, ReduceOp::kSum));
   }
-  for (auto& work : in_flight) work->wait(comm_.timeout());
+  last_bucket_spans_.clear();
+  for (auto& work : in_flight) {
+    work->wait(comm_.timeout());
+    if (auto span = work->span()) last_bucket_spans_.push_back(*span);
+  }
   for (size_t i = 0; i < params_.size(); ++i) params_[i].mutable_grad() = views_[i];
   last_seconds_ = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }

@@ -69,6 +69,9 @@ class GradientSync {
   // Seconds the caller spent in the last allreduce_gradients(): with overlap,
   // only the communication backward did not hide.
   double last_seconds() const { return last_seconds_; }
+  // When each bucket's allreduce ran in the last allreduce_gradients(), in
+  // plan order (for step timelines; empty where the backend cannot tell).
+  const std::vector<Work::Span>& last_bucket_spans() const { return last_bucket_spans_; }
 
  private:
   struct Hooks;  // state shared with the gradient hooks
@@ -87,6 +90,7 @@ class GradientSync {
   std::vector<unsigned> hook_handles_;
   // Updated every step.
   double last_seconds_ = 0.0;
+  std::vector<Work::Span> last_bucket_spans_;
 };
 
 }  // namespace distgru::dist

@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 
 namespace distgru::dist {
@@ -30,6 +31,14 @@ class Work {
 
   // "allreduce (sum) of 185000 float (collective #12)": for errors and logs.
   virtual const std::string& what() const = 0;
+
+  // When the collective ran on this rank (wall clock), for step timelines;
+  // nothing when the backend cannot tell (NCCL without timing events) or it
+  // has not finished.
+  struct Span {
+    std::chrono::system_clock::time_point begin, end;
+  };
+  virtual std::optional<Span> span() const { return std::nullopt; }
 };
 
 using WorkHandle = std::shared_ptr<Work>;

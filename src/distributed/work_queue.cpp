@@ -33,6 +33,17 @@ class QueuedWork final : public Work {
 
   const std::string& what() const override { return what_; }
 
+  std::optional<Span> span() const override {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!done_) return std::nullopt;
+    return span_;
+  }
+
+  void started() {
+    std::lock_guard<std::mutex> lock(mu_);
+    span_.begin = std::chrono::system_clock::now();
+  }
+
   void note(const std::string& text) {
     std::lock_guard<std::mutex> lock(mu_);
     note_ = text;
@@ -43,17 +54,19 @@ class QueuedWork final : public Work {
       std::lock_guard<std::mutex> lock(mu_);
       done_ = true;
       error_ = std::move(error);
+      span_.end = std::chrono::system_clock::now();
     }
     cv_.notify_all();
   }
 
  private:
   const std::string what_;
-  std::mutex mu_;
+  mutable std::mutex mu_;
   std::condition_variable cv_;
   bool done_ = false;  // guarded by mu_
   std::exception_ptr error_;
   std::string note_;  // guarded by mu_
+  Span span_;         // guarded by mu_
 };
 
 struct Entry {
@@ -66,6 +79,7 @@ void run_entry(Entry& entry, std::mutex& call_mutex) {
   try {
     std::lock_guard<std::mutex> lock(call_mutex);
     auto* work = entry.work.get();
+    work->started();
     entry.run([work](const std::string& text) { work->note(text); });
   } catch (...) {
     error = std::current_exception();

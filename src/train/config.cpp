@@ -2,6 +2,7 @@
 
 #include "common/error.h"
 #include "data/manifest.h"
+#include "train/step_trace.h"
 
 namespace distgru::train {
 namespace {
@@ -49,7 +50,20 @@ OptionTable<TrainConfig> make_table() {
       .add(sched, "allow-data-change", &C::allow_data_change,
            "resume even when the data, --seed or --val-fraction differ from the checkpoint's (refused "
            "otherwise: it would turn trained-on reviews into validation reviews or reorder the epoch)")
-      .add(sched, "eval-batch-size", &C::eval_batch_size, "per-rank batch for evaluation", positive<int64_t>);
+      .add(sched, "eval-batch-size", &C::eval_batch_size, "per-rank batch for evaluation", positive<int64_t>)
+      .add(sched, "trace-steps", &C::trace_steps,
+           "A:B writes a timeline of steps A to B on every rank to <checkpoint-dir>/trace.json (Chrome "
+           "trace: ui.perfetto.dev, chrome://tracing; distgru-report draws it)",
+           SettingCheck<std::string>([](const std::string& v) -> std::optional<std::string> {
+             try {
+               StepTrace::parse_range(v);
+             } catch (const Error&) {
+               return "must be A:B with 1 <= A <= B";
+             }
+             return std::nullopt;
+           }))
+      .add(sched, "tensorboard", &C::tensorboard,
+           "write TensorBoard event files under <checkpoint-dir>/tb (tensorboard --logdir <checkpoint-dir>/tb)");
   add_runtime_settings(t, &C::runtime);
   t.add(runtime, "bucket-mb", &C::bucket_mb,
            "gradient bucket size in MB, filled from the output layer back (0: one fused buffer)",

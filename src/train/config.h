@@ -79,6 +79,8 @@ struct TrainConfig {
   std::string resume;                    // "", "auto" or a checkpoint path
   bool allow_data_change = false;        // resume even if the data, seed or validation split changed
   int64_t eval_batch_size = kDefaultEvalBatchSize;
+  bool tensorboard = true;               // event files under <checkpoint-dir>/tb
+  std::string trace_steps;               // "A:B": a Chrome trace of those steps (train/step_trace.h)
 
   // Runtime.
   RuntimeOptions runtime;                // backend, threads, collective timeout (runtime_options.h)

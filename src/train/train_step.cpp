@@ -29,6 +29,15 @@ StepOptions StepOptions::of(const TrainConfig& c) {
   return o;
 }
 
+void check_step_finite(int64_t step, const StepResult& result, double loss) {
+  if (result.applied && std::isfinite(loss)) return;
+  throw AgreedError("training diverged at step " + std::to_string(step) + ": loss " + std::to_string(loss) +
+                        ", gradient norm " + std::to_string(result.grad_norm) +
+                        ". The update was not applied and nothing of it was written; lower --lr (or raise "
+                        "--warmup-steps) and resume from the last checkpoint",
+                    kExitFailure);
+}
+
 TrainStep::TrainStep(model::AttentionGRU& model, dist::Communicator& comm, StepOptions options)
     : model_(model), options_(options), params_(model->parameters()) {
   // The rate is set before every step (lr_schedule.h); this one is never used.
@@ -41,6 +50,7 @@ TrainStep::~TrainStep() = default;
 StepResult TrainStep::run(const torch::Tensor& tokens, const torch::Tensor& labels, int64_t global_batch,
                           double lr) {
   StepResult result;
+  result.times.start = std::chrono::system_clock::now();
   auto mark = Clock::now();
   sync_->begin_backward();  // zeroes (or clears) every gradient, as zero_grad()
   auto out = model_->forward(tokens);

@@ -13,6 +13,7 @@
 
 #include <torch/torch.h>
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 
@@ -31,8 +32,9 @@ struct StepOptions {
   static StepOptions of(const TrainConfig& config);
 };
 
-// Seconds spent in each part of a step, on this rank.
+// Seconds spent in each part of a step, on this rank, from `start` (wall clock).
 struct StepTimes {
+  std::chrono::system_clock::time_point start;
   double forward = 0.0;    // model and loss
   double backward = 0.0;   // autograd, buckets started as they fill
   double sync = 0.0;       // waiting for the buckets' allreduces after backward
@@ -49,6 +51,11 @@ struct StepResult {
   bool applied = true;
   StepTimes times;
 };
+
+// After the ranks agreed on the step's `loss`: throws AgreedError (exit 1)
+// when training diverged at step `step` (a gradient or loss that is NaN or
+// infinite; the update was not applied).
+void check_step_finite(int64_t step, const StepResult& result, double loss);
 
 class TrainStep {
  public:

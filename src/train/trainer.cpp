@@ -14,6 +14,7 @@
 #include "train/rank_agreement.h"
 #include "train/replica.h"
 #include "train/resume.h"
+#include "train/step_trace.h"
 
 namespace distgru::train {
 
@@ -41,16 +42,19 @@ Trainer::Trainer(TrainConfig config, dist::Communicator& comm, FileSystem& files
   spdlog::info("gradient sync: {}, {}", sync.plan().describe(),
                sync.overlapping() ? "reduced during backward" : "reduced after backward");
   const auto made_by = provenance(&comm_);
-  if (is_root_ && checkpoints_.enabled()) {
-    metrics_ = std::make_unique<MetricsLog>(checkpoints_.metrics_path());
-    metrics_->append({{"run", run_id_}, {"provenance", made_by}});
-    spdlog::info("run {}: {} holds {}", run_id_, describe_this_process(run_id_), lock_->path());
-  }
   state_.provenance = made_by.dump();
   state_.position = cursor_.position();
   state_.data_fingerprint = data::data_fingerprint(config_.data_dir);
   state_.vocab_fingerprint = data::vocab_fingerprint(config_.data_dir);
   resume_if_asked();
+  if (const auto range = StepTrace::parse_range(config_.trace_steps)) {
+    trace_.emplace(range->first, range->second, comm.rank(), made_by["hosts"][comm.rank()].get<std::string>());
+  }
+  if (is_root_ && checkpoints_.enabled()) {
+    log_ = std::make_unique<RunLog>(checkpoints_.metrics_path(), config_.tensorboard ? checkpoints_.path("tb") : "",
+                                    run_id_, made_by, to_ini(config_), state_.step);
+    spdlog::info("run {}: {} holds {}", run_id_, describe_this_process(run_id_), lock_->path());
+  }
 }
 
 Trainer::~Trainer() = default;
@@ -80,19 +84,6 @@ void Trainer::resume_if_asked() {
                position.step_in_epoch);
 }
 
-void Trainer::log_step(double loss, double samples_per_second, const StepTimes& times) {
-  if (!metrics_) return;
-  report::StepRecord record;
-  record.step = state_.step;
-  record.epoch = cursor_.epoch() + (cursor_.at_epoch_start() ? 0 : 1);
-  record.loss = loss;
-  record.samples_per_sec = samples_per_second;
-  record.lr = last_lr_;
-  record.sync_seconds = times.sync;
-  record.run = run_id_;
-  metrics_->append(report::to_json(record));
-}
-
 int Trainer::validate() {
   if (data_.validation().size() == 0) return 0;
   const auto r = evaluate(model_, comm_, data_.shards(), data_.validation(), config_.eval_batch_size,
@@ -104,11 +95,7 @@ int Trainer::validate() {
   const bool improved = best_.offer(r, state_.step, model_->parameters());
   spdlog::info("validation at step {}: accuracy {:.4f} auc {:.4f} loss {:.4f}{}", state_.step, r.accuracy, r.auc,
                r.loss, improved ? " (best so far)" : "");
-  if (metrics_) {
-    auto record = record_of(r, state_.step, "validation");
-    record.run = run_id_;
-    metrics_->append(report::to_json(record));
-  }
+  if (log_) log_->evaluation(record_of(r, state_.step, "validation"));
   if (!improved) return 0;
   state_.best_metric = best_.score();
   state_.best_step = best_.step();
@@ -124,7 +111,17 @@ void Trainer::save_checkpoint() {
                std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
 }
 
+void Trainer::write_trace() {
+  const auto text = trace_ ? trace_->gather(comm_) : std::string();
+  if (!text.empty() && checkpoints_.enabled()) {
+    checkpoints_.save_text("trace.json", text);
+    spdlog::info("timeline of steps {} written to {} (ui.perfetto.dev, chrome://tracing, or distgru-report)",
+                 config_.trace_steps, checkpoints_.path("trace.json"));
+  }
+}
+
 int Trainer::stop(int signal) {
+  write_trace();
   const auto start = std::chrono::steady_clock::now();
   if (checkpoints_.due_at_end(state_.step)) save_checkpoint();
   comm_.barrier();  // the checkpoint is safe before any rank exits
@@ -147,26 +144,26 @@ TrainResult Trainer::run() {
   torch::Tensor tokens, labels;
   model_->train();
   while (!schedule_.finished(state_.step, cursor_.epoch())) {
+    const auto batch_begin = std::chrono::system_clock::now();
     data_.batch(cursor_.next_batch(), comm_.device(), tokens, labels);
+    const auto batch_end = std::chrono::system_clock::now();
     last_lr_ = learning_rate_at(config_.lr_schedule, config_.learning_rate, state_.step, schedule_.total_steps(),
                                 config_.warmup_steps, config_.lr_final_fraction);
     const auto stepped = step_->run(tokens, labels, config_.batch_size, last_lr_);
     const auto agreed = agree_after_step(comm_, stepped.local_loss, runtime::stop_signal());
-    if (!stepped.applied || !std::isfinite(agreed.loss)) {
-      throw AgreedError(fmt::format("training diverged at step {}: loss {}, gradient norm {}. The update was not "
-                                    "applied and nothing of it was written; lower --lr (or raise "
-                                    "--warmup-steps) and resume from the last checkpoint",
-                                    state_.step + 1, agreed.loss, stepped.grad_norm),
-                        kExitFailure);
-    }
+    check_step_finite(state_.step + 1, stepped, agreed.loss);
     ++state_.step;
+    if (trace_ && trace_->covers(state_.step)) {
+      trace_->record_step(state_.step, batch_begin, batch_end, stepped.times, step_->sync().last_bucket_spans());
+    }
     const bool epoch_ended = cursor_.advance();
     state_.position = cursor_.position();
     const bool last = schedule_.finished(state_.step, cursor_.epoch());
     if (schedule_.log_due(state_.step, last)) {
       const auto line = progress.update(state_.step, agreed.loss, clock.window_seconds());
       progress.show(line);  // one updating line on a terminal, else a log line
-      log_step(agreed.loss, line.samples_per_second, stepped.times);
+      if (log_) log_->step(state_.step, cursor_.epoch() + !cursor_.at_epoch_start(), agreed.loss,
+                           line.samples_per_second, last_lr_, stepped);
       clock.new_window();
     }
     const bool validating = schedule_.validation_due(state_.step, epoch_ended);
@@ -175,10 +172,11 @@ TrainResult Trainer::run() {
     clock.pause();
     int signal = agreed.stop_signal;
     if (validating) {
-      const int cut = validate();  // a signal during (or before) it cuts it short
+      const int cut = traced("validation", [&] { return validate(); });  // a signal during (or before) it cuts it short
       if (signal == 0) signal = cut;
     }
-    if (checkpoints_.due(state_.step)) save_checkpoint();
+    if (checkpoints_.due(state_.step)) traced("checkpoint", [&] { save_checkpoint(); return 0; });
+    if (trace_ && state_.step == trace_->last()) write_trace();
     if (signal != 0) {
       result.steps = state_.step - first_step;
       result.stop_signal = stop(signal);
@@ -198,6 +196,7 @@ TrainResult Trainer::run() {
     }
   }
   if (checkpoints_.due_at_end(state_.step)) save_checkpoint();
+  write_trace();  // when the run ended before the trace's last step
   result.best_validation = best_.result();
   result.model_step = best_.has_parameters() ? best_.step() : state_.step;
   result.test = test_best_model();
@@ -216,12 +215,11 @@ EvalResult Trainer::test_best_model() {
   spdlog::info("scoring {} test reviews with the parameters of step {}", test_set.size(), step);
   auto r = evaluate(model_, comm_, test_set, {0, test_set.size()}, config_.eval_batch_size,
                     "test scoring with the parameters of step " + std::to_string(step));
-  if (r.interrupted_by == 0 && is_root_ && checkpoints_.enabled()) {
+  if (r.interrupted_by == 0 && log_) {
     auto record = record_of(r, step, "test");
+    log_->evaluation(record);
     record.run = run_id_;
-    const auto json = report::to_json(record);
-    if (metrics_) metrics_->append(json);
-    checkpoints_.save_text("test_metrics.json", dump_json(json, 2) + "\n");
+    checkpoints_.save_text("test_metrics.json", dump_json(report::to_json(record), 2) + "\n");
   }
   return r;
 }

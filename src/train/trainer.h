@@ -26,8 +26,9 @@
 #include "train/checkpoint_policy.h"
 #include "train/config.h"
 #include "train/evaluator.h"
-#include "train/metrics_log.h"
+#include "train/run_log.h"
 #include "train/schedule.h"
+#include "train/step_trace.h"
 #include "train/train_step.h"
 #include "train/training_data.h"
 
@@ -62,7 +63,6 @@ class Trainer {
 
  private:
   void resume_if_asked();
-  void log_step(double loss, double samples_per_second, const StepTimes& times);
   // Validates the parameters as they are; returns the stop signal that cut
   // it short (0: it finished).
   int validate();
@@ -73,6 +73,16 @@ class Trainer {
   // The test set scored with the best parameters (interrupted_by > 0 when a
   // stop signal cut it short).
   EvalResult test_best_model();
+  // collective: --trace-steps' timeline gathered, and written by rank 0.
+  void write_trace();
+  // `fn()`, recorded as `name` on the timeline when it covers this step.
+  template <typename Fn>
+  int traced(const char* name, Fn fn) {
+    const auto begin = std::chrono::system_clock::now();
+    const int result = fn();
+    if (trace_ && trace_->covers(state_.step)) trace_->record(name, begin, std::chrono::system_clock::now(), state_.step);
+    return result;
+  }
 
   // Set up by the constructor; the objects behind them keep their own state
   // (the model's parameters and the optimiser's moments change every step).
@@ -86,7 +96,8 @@ class Trainer {
   CheckpointPolicy checkpoints_;
   model::AttentionGRU model_;
   std::unique_ptr<TrainStep> step_;
-  std::unique_ptr<MetricsLog> metrics_;  // rank 0 only
+  std::unique_ptr<RunLog> log_;  // rank 0 with a checkpoint directory: metrics.jsonl and TensorBoard
+  std::optional<StepTrace> trace_;  // with --trace-steps
 
   // Moved by every step.
   data::EpochCursor cursor_;

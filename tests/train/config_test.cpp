@@ -157,6 +157,8 @@ TEST(Config, IniRoundTripKeepsEverySetting) {
   c.resume = "auto";
   c.allow_data_change = true;
   c.eval_batch_size = 33;
+  c.tensorboard = false;
+  c.trace_steps = "5:8";
   c.runtime.backend = dist::Backend::kMpi;
   c.runtime.threads = 2;
   c.runtime.collective_timeout = 77;
@@ -192,6 +194,8 @@ TEST(Config, IniRoundTripKeepsEverySetting) {
   EXPECT_EQ(b.resume, c.resume);
   EXPECT_EQ(b.allow_data_change, c.allow_data_change);
   EXPECT_EQ(b.eval_batch_size, c.eval_batch_size);
+  EXPECT_EQ(b.tensorboard, c.tensorboard);
+  EXPECT_EQ(b.trace_steps, c.trace_steps);
   EXPECT_EQ(b.runtime.backend, c.runtime.backend);
   EXPECT_EQ(b.runtime.threads, c.runtime.threads);
   EXPECT_EQ(b.runtime.collective_timeout, c.runtime.collective_timeout);
