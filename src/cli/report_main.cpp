@@ -4,7 +4,8 @@
 // and confusion matrix. The ROC curve needs a score per test review; they come
 // from --predictions, else <checkpoint-dir>/test_predictions.csv, else the
 // report scores the test split itself with the run's best model (collective:
-// it may run under mpirun like distgru-eval).
+// it may run under mpirun like distgru-eval). A run traced with --trace-steps
+// adds its step timeline (trace.json) as a Gantt chart.
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -18,6 +19,7 @@
 #include "report/predictions_csv.h"
 #include "report/report_index.h"
 #include "report/roc.h"
+#include "report/step_timeline.h"
 #include "report/run_metrics.h"
 #include "train/config.h"
 #include "train/evaluator.h"
@@ -168,6 +170,16 @@ int main(int argc, char** argv) {
     if (run.test) {
       draw(report::confusion_chart(*run.test, format),
            "Confusion matrix of the test set at threshold 0.5.");
+    }
+    const auto trace_path = fs::path(dir) / "trace.json";
+    if (fs::exists(trace_path)) {
+      const auto spans = report::parse_chrome_trace(read_file(trace_path.string()), trace_path.string());
+      if (!spans.empty()) {
+        draw(report::timeline_chart(spans, format),
+             "Step timeline of the traced steps (--trace-steps, trace.json): each rank's main thread "
+             "and its communication thread, where each gradient bucket's allreduce overlaps the "
+             "backward pass. Open trace.json in ui.perfetto.dev for the details.");
+      }
     }
 
     std::vector<std::pair<std::string, std::string>> facts{{"checkpoint directory", dir}};

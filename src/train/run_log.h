@@ -32,6 +32,9 @@ class RunLog {
   // A validation or test record (its split names the TensorBoard tags).
   void evaluation(report::EvalRecord record);
 
+  // The event file being written; "" without TensorBoard.
+  std::string tensorboard_path() const { return tensorboard_ ? tensorboard_->path() : ""; }
+
  private:
   const std::string run_id_;
   MetricsLog metrics_;

@@ -54,6 +54,10 @@ Trainer::Trainer(TrainConfig config, dist::Communicator& comm, FileSystem& files
     log_ = std::make_unique<RunLog>(checkpoints_.metrics_path(), config_.tensorboard ? checkpoints_.path("tb") : "",
                                     run_id_, made_by, to_ini(config_), state_.step);
     spdlog::info("run {}: {} holds {}", run_id_, describe_this_process(run_id_), lock_->path());
+    spdlog::info("records: {}{}", checkpoints_.metrics_path(),
+                 log_->tensorboard_path().empty() ? " (--tensorboard 0: no event file)"
+                                                  : "; TensorBoard: " + log_->tensorboard_path() +
+                                                        " (tensorboard --logdir " + checkpoints_.path("tb") + ")");
   }
 }
 
