@@ -9,12 +9,10 @@
 #include "data/h5.h"
 #include "distributed/mpi_session.h"
 #include "distributed/tensor_collectives.h"
+#include "git_commit.h"  // generated at every build: DISTGRU_GIT_COMMIT
 #include "model/fast_gru.h"
 #include "runtime/blas_kernels.h"
 
-#ifndef DISTGRU_GIT_COMMIT
-#define DISTGRU_GIT_COMMIT "unknown"
-#endif
 #ifndef DISTGRU_VERSION
 #define DISTGRU_VERSION "unknown"
 #endif

@@ -3,7 +3,7 @@
 // can be traced back: distgru's version and git commit, the LibTorch, Open MPI
 // and HDF5 versions, the BLAS and its kernels, the GRU's kernels, the CPU
 // model and its instruction sets, and the hosts and rank layout. It is on the
-// log's second line, in metrics.jsonl's first record of each run, in every
+// log's first line, in metrics.jsonl's first record of each run, in every
 // checkpoint and in an exported model's config.json.
 
 #include <nlohmann/json.hpp>

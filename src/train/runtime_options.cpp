@@ -13,10 +13,13 @@ std::unique_ptr<dist::Communicator> start_ranks(const dist::MpiSession& session,
   auto comm = dist::create_communicator(session, options.backend, std::chrono::seconds(options.collective_timeout),
                                         std::chrono::seconds(options.stall_warning));
   const int threads = runtime::configure_threads(static_cast<int>(options.threads), comm->local_size());
-  spdlog::info("{}: {} ranks ({} on this host), backend {}, {} threads per rank, {}, {}, {}", tool, comm->size(),
-               comm->local_size(), comm->backend(), threads, runtime::blas_summary(), model::fast_gru_summary(),
-               runtime::flushes_denormals() ? "denormals flushed to zero" : "denormals kept");
-  spdlog::info("provenance: {}", provenance_line(provenance(comm.get())));
+  // One line, the log's first, says what made and runs this job (for Slurm
+  // logs and bug reports): the run-time choices, then the provenance.
+  spdlog::info("{}: {} ranks ({} on this host), backend {}, {} threads per rank, {}, {}, {}; provenance: {}", tool,
+               comm->size(), comm->local_size(), comm->backend(), threads, runtime::blas_summary(),
+               model::fast_gru_summary(),
+               runtime::flushes_denormals() ? "denormals flushed to zero" : "denormals kept",
+               provenance_line(provenance(comm.get())));
   return comm;
 }
 

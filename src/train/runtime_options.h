@@ -52,7 +52,8 @@ void add_runtime_settings(OptionTable<Config>& table, RuntimeOptions Config::*me
 // collective: every rank calls it once, first thing after parsing. Makes
 // the communicator, sizes this rank's thread pools (runtime/
 // process_settings.h) and logs the first line: the tool, ranks, backend,
-// threads, BLAS and GRU kernels and the denormal setting.
+// threads, BLAS and GRU kernels, the denormal setting and the provenance
+// (train/provenance.h).
 std::unique_ptr<dist::Communicator> start_ranks(const dist::MpiSession& session, const RuntimeOptions& options,
                                                 const std::string& tool);
 

@@ -16,6 +16,18 @@ train() {
 }
 train --steps 8 --trace-steps 2:4 >/dev/null 2>"$tmp/train.err" || { tail -5 "$tmp/train.err"; bad "training failed"; }
 
+first=$(head -1 "$tmp/train.err")
+echo "first log line: $first"
+check "the first log line carries the provenance (commit, LibTorch, Open MPI, HDF5, BLAS, CPU, hosts)" \
+  bash -c 'for w in "(git " LibTorch "Open MPI" HDF5 kernels "ranks per host: "; do [[ $1 == *"$w"* ]] || exit 1; done' _ "$first"
+check "metrics.jsonl's first record is the run's provenance" /usr/bin/python3 -c '
+import json, sys
+r = json.loads(open(sys.argv[1]).readline())
+p = r["provenance"]
+assert r["run"] and p["distgru"]["git_commit"] and p["libtorch"] and p["mpi"] and p["hdf5"] and p["blas"], p
+assert p["cpu"]["model"] and p["hosts"] and len(p["hosts"]) == 2, p
+' "$tmp/run/metrics.jsonl"
+
 shopt -s nullglob
 events=("$tmp"/run/tb/events.out.tfevents.*)
 check "one event file in <run>/tb" test "${#events[@]}" -eq 1
