@@ -4,7 +4,8 @@
 // common/error.h) is the same on every rank, so rank 0 reports it and all
 // exit cleanly with its status; any other error is reported by the rank that
 // hit it, which then aborts the whole job so no other rank waits for it in a
-// collective.
+// collective, after writing it to the launcher's error file
+// (runtime/error_file.h).
 
 #include <exception>
 #include <iostream>
@@ -14,6 +15,7 @@
 #include "common/log.h"
 #include "distributed/mpi_session.h"
 #include "runtime/blas_kernels.h"
+#include "runtime/error_file.h"
 #include "runtime/process_settings.h"
 
 namespace distgru::cli {
@@ -63,6 +65,9 @@ int run_mpi_program(int argc, char** argv, Body body) {
     return e.exit_code();
   } catch (const std::exception& e) {
     spdlog::error("{}", e.what());
+    // Before the abort: the launcher learns the cause even if mpirun then
+    // waits for an unreachable host (runtime/error_file.h).
+    runtime::record_fatal_error(session->world_rank(), session->world_size(), session->hostname(), e.what());
     spdlog::error("aborting all ranks");
     spdlog::shutdown();
     dist::abort_job(1);

@@ -64,8 +64,12 @@ MpiCommunicator::MpiCommunicator(const MpiSession& session, Scope scope, std::ch
   DISTGRU_MPI_CHECK(MPI_Comm_rank(local, &local_rank_));
   DISTGRU_MPI_CHECK(MPI_Comm_size(local, &local_size_));
   DISTGRU_MPI_CHECK(MPI_Comm_free(&local));
-  if (size_ > 1) arrivals_ = std::make_shared<MpiArrivals>(comm_, stall_warning, session.hostname());
+  if (size_ > 1) {
+    arrivals_ = std::make_shared<MpiArrivals>(comm_, stall_warning, session.hostname());
+    heartbeat_ = std::make_shared<Heartbeat>(comm_);
+  }
   queue_ = std::make_unique<WorkQueue>(threads_allowed(), mpi_call_mutex());
+  if (heartbeat_) queue_->set_diagnosis([heartbeat = heartbeat_] { return heartbeat->diagnosis(); });
 }
 
 MpiCommunicator::~MpiCommunicator() {

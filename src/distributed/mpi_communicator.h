@@ -16,6 +16,7 @@
 #include <mutex>
 
 #include "distributed/communicator.h"
+#include "distributed/heartbeat.h"
 #include "distributed/mpi_arrivals.h"
 #include "distributed/mpi_session.h"
 #include "distributed/work_queue.h"
@@ -62,6 +63,7 @@ class MpiCommunicator final : public Communicator {
   int local_size_ = 1;
   std::unique_ptr<WorkQueue> queue_;
   std::shared_ptr<MpiArrivals> arrivals_;  // null in a world of one
+  std::shared_ptr<Heartbeat> heartbeat_;   // null in a world of one
 
   int64_t started_ = 0;  // collectives started so far; guarded by start_mu_
   std::mutex start_mu_;

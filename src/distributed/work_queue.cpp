@@ -1,5 +1,6 @@
 #include "distributed/work_queue.h"
 
+#include <atomic>
 #include <condition_variable>
 #include <deque>
 #include <exception>
@@ -11,17 +12,23 @@ namespace distgru::dist {
 namespace {
 
 // How long the destructor waits for a running operation before leaving it
-// to its thread.
+// to its thread; not at all once a wait has passed its deadline (the
+// operation is stuck, and the job is ending: every second counts).
 constexpr std::chrono::seconds kShutdownGrace{2};
 
 class QueuedWork final : public Work {
  public:
-  explicit QueuedWork(std::string what) : what_(std::move(what)) {}
+  QueuedWork(std::string what, std::shared_ptr<const WorkQueue::Diagnosis> diagnosis,
+             std::shared_ptr<std::atomic<bool>> timed_out)
+      : what_(std::move(what)), diagnosis_(std::move(diagnosis)), timed_out_(std::move(timed_out)) {}
 
   void wait(std::chrono::milliseconds timeout) override {
     std::unique_lock<std::mutex> lock(mu_);
     if (!cv_.wait_for(lock, timeout, [&] { return done_; })) {
-      DISTGRU_FAIL(timeout_message(what_, timeout) + (note_.empty() ? "" : "; " + note_));
+      *timed_out_ = true;
+      std::string text = timeout_message(what_, timeout) + (note_.empty() ? "" : "; " + note_);
+      const std::string more = diagnosis_ && *diagnosis_ ? (*diagnosis_)() : "";
+      DISTGRU_FAIL(text + (more.empty() ? "" : "; " + more));
     }
     if (error_) std::rethrow_exception(error_);
   }
@@ -61,6 +68,8 @@ class QueuedWork final : public Work {
 
  private:
   const std::string what_;
+  const std::shared_ptr<const WorkQueue::Diagnosis> diagnosis_;
+  const std::shared_ptr<std::atomic<bool>> timed_out_;  // the queue's: some wait passed its deadline
   mutable std::mutex mu_;
   std::condition_variable cv_;
   bool done_ = false;  // guarded by mu_
@@ -125,6 +134,10 @@ WorkQueue::WorkQueue(bool threaded, std::mutex& call_mutex)
 
 WorkQueue::~WorkQueue() { shutdown(); }
 
+void WorkQueue::set_diagnosis(Diagnosis diagnosis) {
+  diagnosis_ = std::make_shared<const Diagnosis>(std::move(diagnosis));
+}
+
 bool WorkQueue::shutdown() {
   if (!threaded_ || shut_down_) return abandoned_;
   shut_down_ = true;
@@ -135,7 +148,8 @@ bool WorkQueue::shutdown() {
     cancelled.swap(state_->queue);
     state_->cv.notify_all();
     // The thread exits once it is idle; wait for that, a little.
-    abandoned_ = !state_->cv.wait_for(lock, kShutdownGrace, [&] { return !state_->running; });
+    const auto grace = *timed_out_ ? std::chrono::seconds(0) : kShutdownGrace;
+    abandoned_ = !state_->cv.wait_for(lock, grace, [&] { return !state_->running; });
   }
   for (auto& entry : cancelled) {
     entry.work->finish(std::make_exception_ptr(
@@ -145,7 +159,7 @@ bool WorkQueue::shutdown() {
 }
 
 WorkHandle WorkQueue::submit(std::string what, std::function<void(const Note&)> run) {
-  Entry entry{std::make_shared<QueuedWork>(std::move(what)), std::move(run)};
+  Entry entry{std::make_shared<QueuedWork>(std::move(what), diagnosis_, timed_out_), std::move(run)};
   auto work = entry.work;
   if (!threaded_) {
     run_entry(entry, call_mutex_);

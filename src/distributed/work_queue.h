@@ -12,6 +12,7 @@
 // second thread), each operation runs in the calling thread when it is
 // queued, and its Work is complete when submit() returns.
 
+#include <atomic>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -27,7 +28,8 @@ class WorkQueue {
   // every thread's MPI calls apart (MPI_THREAD_SERIALIZED).
   WorkQueue(bool threaded, std::mutex& call_mutex);
   // Operations still queued are cancelled (their Work throws). One still
-  // running after a short grace is abandoned to its thread, which is left
+  // running after a short grace (none once a wait has passed its deadline)
+  // is abandoned to its thread, which is left
   // detached: it waits in a collective that other ranks may never join, and
   // the job is ending (mpi_main aborts it).
   ~WorkQueue();
@@ -38,6 +40,12 @@ class WorkQueue {
   // not arrived"): a waiter whose deadline passes adds the latest note to
   // its error.
   using Note = std::function<void(const std::string&)>;
+
+  // What a waiter whose deadline passes asks last, at that moment ("no
+  // heartbeat from rank 1 for 9.8 s"); added to its error when not "".
+  using Diagnosis = std::function<std::string()>;
+  // Applies to the operations submitted after it; call it before any.
+  void set_diagnosis(Diagnosis diagnosis);
 
   // `run` throws distgru::Error on failure; `what` names it in errors.
   WorkHandle submit(std::string what, std::function<void(const Note&)> run);
@@ -55,6 +63,8 @@ class WorkQueue {
   const bool threaded_;
   std::mutex& call_mutex_;
   std::shared_ptr<State> state_;
+  std::shared_ptr<const Diagnosis> diagnosis_;
+  std::shared_ptr<std::atomic<bool>> timed_out_ = std::make_shared<std::atomic<bool>>(false);
   bool shut_down_ = false;
   bool abandoned_ = false;
 };

@@ -5,6 +5,7 @@
 
 #include <fstream>
 #include <map>
+#include <set>
 
 #include "data/h5.h"
 #include "distributed/mpi_session.h"
@@ -57,11 +58,25 @@ nlohmann::json provenance(dist::Communicator* comm) {
     return j;
   }
   const auto hosts = dist::allgather_strings(*comm, hostname());
+  // Threads may differ between hosts (each rank sizes its pools from its own
+  // host's cores and ranks): gathered too, by rank.
+  std::vector<int64_t> threads;
+  for (double t : dist::allgather_values(*comm, {static_cast<double>(torch::get_num_threads())})) {
+    threads.push_back(static_cast<int64_t>(t));
+  }
   std::map<std::string, int> per_host;
-  for (const auto& h : hosts) ++per_host[h];
+  std::map<std::string, std::set<int64_t>> threads_per_host;
+  for (size_t r = 0; r < hosts.size(); ++r) {
+    ++per_host[hosts[r]];
+    threads_per_host[hosts[r]].insert(threads[r]);
+  }
   j["hosts"] = hosts;  // by rank
+  j["threads"] = threads;  // by rank
   j["ranks"] = comm->size();
   j["ranks_per_host"] = per_host;
+  nlohmann::json layout;
+  for (const auto& [host, set] : threads_per_host) layout[host] = std::vector<int64_t>(set.begin(), set.end());
+  j["threads_per_rank_by_host"] = layout;
   j["backend"] = comm->backend();
   return j;
 }
@@ -71,6 +86,11 @@ std::string provenance_line(const nlohmann::json& p) {
   if (p.contains("ranks_per_host")) {
     for (const auto& [host, n] : p["ranks_per_host"].items()) {
       hosts += (hosts.empty() ? "" : ", ") + host + " x " + std::to_string(n.get<int>());
+      if (p.contains("threads_per_rank_by_host") && p["threads_per_rank_by_host"].contains(host)) {
+        std::string t;
+        for (const auto& v : p["threads_per_rank_by_host"][host]) t += (t.empty() ? "" : "/") + v.dump();
+        hosts += " (" + t + (t == "1" ? " thread)" : " threads)");
+      }
     }
   }
   return "distgru " + p["distgru"]["version"].get<std::string>() + " (git " +

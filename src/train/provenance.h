@@ -2,9 +2,10 @@
 // What built and ran a result, so a figure, a checkpoint or an exported model
 // can be traced back: distgru's version and git commit, the LibTorch, Open MPI
 // and HDF5 versions, the BLAS and its kernels, the GRU's kernels, the CPU
-// model and its instruction sets, and the hosts and rank layout. It is on the
-// log's first line, in metrics.jsonl's first record of each run, in every
-// checkpoint and in an exported model's config.json.
+// model and its instruction sets, and the hosts, ranks and threads per rank
+// of each host. It is on the log's first line, in metrics.jsonl's first
+// record of each run, in every checkpoint and in an exported model's
+// config.json.
 
 #include <nlohmann/json.hpp>
 

@@ -15,8 +15,9 @@ std::unique_ptr<dist::Communicator> start_ranks(const dist::MpiSession& session,
   const int threads = runtime::configure_threads(static_cast<int>(options.threads), comm->local_size());
   // One line, the log's first, says what made and runs this job (for Slurm
   // logs and bug reports): the run-time choices, then the provenance.
-  spdlog::info("{}: {} ranks ({} on this host), backend {}, {} threads per rank, {}, {}, {}; provenance: {}", tool,
-               comm->size(), comm->local_size(), comm->backend(), threads, runtime::blas_summary(),
+  spdlog::info("{}: {} ranks ({} on this host), backend {}, {} thread{} per rank, {}, {}, {}; provenance: {}", tool,
+               comm->size(), comm->local_size(), comm->backend(), threads, threads == 1 ? "" : "s",
+               runtime::blas_summary(),
                model::fast_gru_summary(),
                runtime::flushes_denormals() ? "denormals flushed to zero" : "denormals kept",
                provenance_line(provenance(comm.get())));

@@ -60,6 +60,51 @@ TEST(WorkQueue, AWaitThatRunsOutNamesTheOperationAndTheDeadline) {
   work->wait(5s);  // it finishes later after all
 }
 
+TEST(WorkQueue, AWaitThatRunsOutAddsTheDiagnosisOfThatMoment) {
+  WorkQueue queue(true, test_mutex());
+  std::atomic<int> asked{0};
+  queue.set_diagnosis([&] {
+    ++asked;
+    return std::string("no heartbeat from rank 1 (node2) for 9.8 s");
+  });
+  std::atomic<bool> release{false};
+  auto work = queue.submit("allgather", [&](const WorkQueue::Note&) {
+    while (!release) std::this_thread::sleep_for(1ms);
+  });
+  try {
+    work->wait(50ms);
+    FAIL() << "the wait should have run out";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("not completed within 0.05 s (--collective-timeout): another rank died, "
+                                         "stalled, or is in a different collective; no heartbeat from rank 1 "
+                                         "(node2) for 9.8 s"),
+              std::string::npos)
+        << e.what();
+  }
+  EXPECT_EQ(asked, 1);  // asked at the deadline, not before
+  release = true;
+  work->wait(5s);
+  EXPECT_EQ(asked, 1);  // nor after a wait that succeeds
+}
+
+TEST(WorkQueue, AfterADeadlineShutdownAbandonsAStuckOperationAtOnce) {
+  std::atomic<bool> release{false};
+  WorkHandle stuck;
+  {
+    WorkQueue queue(true, test_mutex());
+    stuck = queue.submit("stuck", [&](const WorkQueue::Note&) {
+      while (!release) std::this_thread::sleep_for(1ms);
+    });
+    EXPECT_THROW(stuck->wait(20ms), Error);
+    const auto start = std::chrono::steady_clock::now();
+    EXPECT_TRUE(queue.shutdown());
+    // Without the deadline it waits its 2 s grace (the test below).
+    EXPECT_LT(std::chrono::steady_clock::now() - start, 500ms);
+  }
+  release = true;
+  stuck->wait(5s);
+}
+
 TEST(WorkQueue, AFailureReachesTheWaiter) {
   WorkQueue queue(true, test_mutex());
   auto work = queue.submit("broadcast", [](const WorkQueue::Note&) { DISTGRU_FAIL("MPI_Bcast failed"); });
@@ -90,7 +135,9 @@ TEST(WorkQueue, ShutdownCancelsWhatIsQueuedAndLeavesAStuckOperation) {
     });
     queued = queue.submit("queued", [](const WorkQueue::Note&) {});
     std::this_thread::sleep_for(20ms);
+    const auto start = std::chrono::steady_clock::now();
     EXPECT_TRUE(queue.shutdown());  // abandoned after the grace
+    EXPECT_GE(std::chrono::steady_clock::now() - start, 1900ms);
   }
   try {
     queued->wait(1s);
