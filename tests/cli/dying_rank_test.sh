@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # A rank that dies (kill -9) or throws ends the whole job promptly with a
-# non-zero exit and a message naming the rank; the others never hang.
+# non-zero exit and a message naming the rank; the others never hang; and
+# launch/train_local.sh --max-restarts starts such a job again from its
+# newest checkpoint.
 source "$(dirname "$0")/common.sh"
 readonly bound=30  # seconds from the failure to the end of the job
 
@@ -41,4 +43,20 @@ check "job exits non-zero when a rank throws" test "$rc" -ne 0 -a "$rc" -ne 124
 check "the failing rank and its error are reported" grep -q "\[rank 0/2\].*a-file" "$tmp/throw.err"
 check "the job was aborted for all ranks" grep -q "aborting all ranks" "$tmp/throw.err"
 check "no rank left behind" test -z "$(pgrep -f "^$bin/distgru-train" || true)"
+
+# 3. launch/train_local.sh --max-restarts 1: kill -9 of a rank at step 40 of
+# 80; the launcher starts again, resuming from the checkpoint of step 40.
+rc=0
+DISTGRU_BIN=$bin "$src/launch/train_local.sh" -n 2 -t 1 --max-restarts 1 -- --config "$src/configs/tiny.ini" \
+  --data "$tmp/data" --checkpoint-dir "$tmp/restart" --steps 80 --log-every 1 --checkpoint-every 20 \
+  >"$tmp/restart.log" 2>&1 &
+job=$!
+for _ in $(seq 600); do grep -q "step 41/" "$tmp/restart.log" 2>/dev/null && break; sleep 0.1; done
+kill -9 "$(pgrep -f "^$bin/distgru-train" | sort -n | tail -1)"
+wait "$job" || rc=$?
+grep -E "supervise:|resume:|test accuracy" "$tmp/restart.log" | cut -c1-160
+check "train_local.sh --max-restarts: the job finished (exit $rc)" test "$rc" == 0
+check "train_local.sh --max-restarts: restarted once after the killed rank" grep -q "restart 1 of 1 from the newest checkpoint" "$tmp/restart.log"
+check "train_local.sh --max-restarts: resumed at step 40, not from scratch" grep -q "resume: .*ckpt-00000040.pt at step 40" "$tmp/restart.log"
+check "train_local.sh --max-restarts: trained to the end with test accuracy" grep -q "trained 80 steps\|test accuracy" "$tmp/restart.log"
 finish

@@ -77,7 +77,8 @@ prepare_small "$tmp/data" 2000 200
 export DISTGRU=$src DISTGRU_BIN=$bin DATA=$tmp/data RUN=$tmp/run CONFIG=$src/configs/tiny.ini
 export EXTRA_ARGS="--epochs 2 --log-every 1 --checkpoint-every 1000"
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
-job=$(sbatch --parsable --nodes=1 --ntasks=2 --ntasks-per-node=2 --cpus-per-task=1 \
+export TASKS_PER_NODE=2 THREADS=1
+job=$(sbatch --parsable --nodes=1 \
   --output="$tmp/job.out" --chdir="$tmp" "$src/slurm/train_cpu.sbatch")
 echo "submitted job $job"
 for _ in $(seq 300); do grep -q "step 5/" "$tmp/job.out" 2>/dev/null && break; sleep 0.5; done

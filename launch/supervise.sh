@@ -1,0 +1,120 @@
+# Sourced by launch/train_local.sh and launch/train_cluster.sh: runs mpirun
+# under a small supervisor, as torchrun's agent runs its workers.
+#
+# supervise ERROR_DIR GRACE_S CMD...: runs CMD (an mpirun command line) with
+# DISTGRU_ERROR_DIR=ERROR_DIR (forward it to the ranks with mpirun -x). A rank
+# that ends the job with an error writes ERROR_DIR/rank-R.json first
+# (src/runtime/error_file.h). If mpirun has not ended GRACE_S seconds after
+# the first such file (it waits for TCP to give up on a host it cannot reach:
+# ~15 minutes with Linux's defaults), the supervisor kills it (SIGKILL: its
+# own orderly abort, on SIGTERM, would wait for that host too, and crashed in
+# PMIx_Finalize when tried). The daemons on the hosts still reachable see
+# mpirun go and end their ranks. Prints what each failed rank reported
+# (which rank, on which host, what), earliest first, and returns CMD's
+# status, or 1 when it had to stop mpirun.
+# SIGINT/SIGTERM to the launcher go to mpirun; SUPERVISE_INTERRUPTED is then 1.
+SUPERVISE_INTERRUPTED=0
+
+# failures ERROR_DIR: one line per rank that reported a failure, earliest
+# first: "rank R on HOST at TIME: MESSAGE".
+failures() {
+  local file
+  for file in "$1"/rank-*.json; do
+    [[ -f $file ]] || continue
+    local t rank host time error
+    t=$(sed -n 's/.*"unix_time":\([0-9.eE+]*\).*/\1/p' "$file")
+    rank=$(sed -n 's/.*"rank":\([0-9]*\).*/\1/p' "$file")
+    host=$(sed -n 's/.*"host":"\([^"]*\)".*/\1/p' "$file")
+    time=$(sed -n 's/.*"time":"\([^"]*\)".*/\1/p' "$file")
+    error=$(sed -n 's/.*"error":"\(\([^"\\]\|\\.\)*\)".*/\1/p' "$file" | sed 's/\\"/"/g; s/\\\\/\\/g')
+    printf '%s\trank %s on %s at %s: %s\n' "$t" "$rank" "$host" "$time" "$error"
+  done | sort -g | cut -f2-
+}
+
+supervise() {
+  local error_dir=$1 grace=$2
+  shift 2
+  mkdir -p "$error_dir"
+  rm -f "$error_dir"/rank-*.json
+  DISTGRU_ERROR_DIR=$error_dir "$@" &
+  local pid=$! failed_at="" stopped=0 now rc
+  SUPERVISE_INTERRUPTED=0
+  trap 'SUPERVISE_INTERRUPTED=1; kill -TERM '"$pid"' 2>/dev/null' INT TERM
+  # Milliseconds from bash's clock (no process per poll).
+  local grace_ms=$(( grace * 1000 ))
+  while kill -0 "$pid" 2>/dev/null; do
+    now=$(( ${EPOCHREALTIME/./} / 1000 ))
+    if [[ -z $failed_at ]] && compgen -G "$error_dir/rank-*.json" >/dev/null; then failed_at=$now; fi
+    if [[ -n $failed_at ]] && (( now - failed_at >= grace_ms )) && (( stopped == 0 )); then
+      echo "supervise: mpirun has not ended ${grace} s after a rank failed (a host it cannot reach?): stopping it" >&2
+      kill -KILL "$pid" 2>/dev/null
+      stopped=1
+    fi
+    sleep 0.1
+  done
+  wait "$pid" 2>/dev/null  # no "Killed" notice: the line above says it
+  rc=$?
+  trap - INT TERM
+  local causes
+  causes=$(failures "$error_dir")
+  if [[ -n $causes ]]; then
+    echo "supervise: the job failed; what each rank reported, earliest first:" >&2
+    sed 's/^/supervise:   /' <<<"$causes" >&2
+    (( rc == 0 || stopped > 0 )) && rc=1
+  fi
+  return "$rc"
+}
+
+# supervise_with_restarts MAX ERROR_DIR GRACE_S PREPARE CMD...: supervise, and
+# after a failure start again up to MAX times (torchrun's --max-restarts).
+# Before each start, PREPARE (a function name, or "true") is called with the
+# attempt number; it may rewrite the global array RESTART_CMD (which starts
+# as CMD) to launch on fewer hosts. Not restarted: success, a refused
+# setting (exit 2, the same every time), a stop asked for (SIGINT/SIGTERM to
+# the launcher; exit 75 after a checkpoint). The training command must
+# resume (distgru-train --resume auto) for a restart to carry on.
+supervise_with_restarts() {
+  local max=$1 error_dir=$2 grace=$3 prepare=$4
+  shift 4
+  RESTART_CMD=("$@")
+  local attempt=0 rc
+  while true; do
+    "$prepare" "$attempt" || return $?
+    export DISTGRU_RESTART_COUNT=$attempt
+    supervise "$error_dir" "$grace" "${RESTART_CMD[@]}"
+    rc=$?
+    if (( rc == 0 || rc == 2 || rc == 75 || SUPERVISE_INTERRUPTED )); then return "$rc"; fi
+    if (( attempt >= max )); then
+      (( max > 0 )) && echo "supervise: giving up after $max restarts (exit $rc)" >&2
+      return "$rc"
+    fi
+    attempt=$((attempt + 1))
+    echo "supervise: exit $rc; restart $attempt of $max from the newest checkpoint" >&2
+    sleep 1
+  done
+}
+
+# checkpoint_dir_of FLAGS...: the value of --checkpoint-dir among
+# distgru-train's flags ("" when it is not there, e.g. set in the --config file).
+checkpoint_dir_of() {
+  local found=""
+  while [[ $# -gt 0 ]]; do
+    case "$1" in
+      --checkpoint-dir) found=${2:-}; shift ;;
+      --checkpoint-dir=*) found=${1#*=} ;;
+    esac
+    shift
+  done
+  echo "$found"
+}
+
+# with_resume ATTEMPT FLAGS...: FLAGS, plus --resume auto after the first
+# attempt unless they already say how to resume.
+with_resume() {
+  local attempt=$1 f has=0
+  shift
+  for f in "$@"; do [[ $f == --resume || $f == --resume=* ]] && has=1; done
+  printf '%s\0' "$@"
+  (( attempt > 0 && has == 0 )) && printf '%s\0' --resume auto
+  return 0
+}
