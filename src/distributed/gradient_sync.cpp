@@ -47,7 +47,17 @@ struct GradientSync::Hooks {
 };
 
 GradientSync::GradientSync(Communicator& comm, std::vector<torch::Tensor> params, GradientSyncOptions options)
-    : comm_(comm), options_(options), params_(std::move(params)) {
+    : comm_(comm), options_(options), params_(std::move(params)), sparse_(options.sparse_rows) {
+  if (sparse_ >= 0) {
+    DISTGRU_CHECK(sparse_ < static_cast<int64_t>(params_.size()),
+                  "GradientSync: sparse_rows " + std::to_string(sparse_) + " is not a parameter's index");
+    sparse_param_ = params_[sparse_];
+    DISTGRU_CHECK(sparse_param_.dim() == 2, "GradientSync: the sparse-rows parameter must be 2-D (an embedding)");
+    DISTGRU_CHECK(sparse_param_.device() == comm.device(),
+                  "GradientSync: parameter on " + sparse_param_.device().str() + " but the " + comm.backend() +
+                      " communicator works on " + comm.device().str());
+    params_.erase(params_.begin() + sparse_);
+  }
   DISTGRU_CHECK(!params_.empty(), "GradientSync: no parameters");
   std::vector<int64_t> numels;
   for (const auto& p : params_) {
@@ -88,6 +98,8 @@ GradientSync::~GradientSync() {
 
 void GradientSync::begin_backward() {
   torch::NoGradGuard no_grad;
+  // Autograd then stores this step's gradient as it is (zeros where unused).
+  if (sparse_param_.defined()) sparse_param_.mutable_grad() = torch::Tensor();
   if (!hooks_) {
     flat_.zero_();
     for (size_t i = 0; i < params_.size(); ++i) params_[i].mutable_grad() = views_[i];
@@ -108,7 +120,7 @@ void GradientSync::begin_backward() {
   for (auto& p : params_) p.mutable_grad() = torch::Tensor();
 }
 
-void GradientSync::allreduce_gradients() {
+void GradientSync::allreduce_gradients(const torch::Tensor& touched_rows) {
   const auto start = std::chrono::steady_clock::now();
   torch::NoGradGuard no_grad;
   std::vector<WorkHandle> in_flight;
@@ -133,6 +145,9 @@ void GradientSync::allreduce_gradients() {
     copy_stray_gradients_in();
     for (auto& bucket : bucket_views_) in_flight.push_back(comm_.allreduce_async(bucket, ReduceOp::kSum));
   }
+  last_volume_ = SyncVolume{plan_.numel * plan_.element_size, 0, 0};
+  // After every bucket, so all ranks start the same collectives in the same order.
+  if (sparse_ >= 0) sync_sparse_rows(touched_rows, in_flight);
   last_bucket_spans_.clear();
   for (auto& work : in_flight) {
     work->wait(comm_.timeout());
@@ -140,6 +155,45 @@ void GradientSync::allreduce_gradients() {
   }
   for (size_t i = 0; i < params_.size(); ++i) params_[i].mutable_grad() = views_[i];
   last_seconds_ = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+void GradientSync::sync_sparse_rows(const torch::Tensor& touched_rows, std::vector<WorkHandle>& dense_in_flight) {
+  DISTGRU_CHECK(touched_rows.defined() && touched_rows.dim() == 1 && touched_rows.scalar_type() == torch::kLong,
+                "GradientSync: sparse rows need this rank's touched row ids (int64, 1-D)");
+  auto& grad = sparse_param_.mutable_grad();
+  if (!grad.defined()) grad = torch::zeros_like(sparse_param_);  // not reached on this rank: contributes nothing
+  const auto device = comm_.device();
+  const auto ids = touched_rows.to(device);
+  const int64_t world = comm_.size(), dim = sparse_param_.size(1);
+  // 1. How many rows each rank brings (the largest sizes the gathers).
+  auto count = torch::full({1}, ids.numel(), torch::TensorOptions().dtype(torch::kLong).device(device));
+  auto counts = torch::empty({world}, count.options());
+  comm_.allgather_async(count, counts)->wait(comm_.timeout());  // behind the buckets in the queue
+  const auto counts_cpu = counts.to(torch::kCPU);
+  const int64_t widest = counts_cpu.max().item<int64_t>();
+  // 2. Ids and rows, padded to the widest rank's count.
+  auto my_ids = torch::full({widest}, -1, count.options());
+  auto my_rows = torch::zeros({widest, dim}, grad.options());
+  if (ids.numel() > 0) {
+    my_ids.narrow(0, 0, ids.numel()).copy_(ids);
+    my_rows.narrow(0, 0, ids.numel()).copy_(grad.index_select(0, ids));
+  }
+  auto all_ids = torch::empty({world * widest}, my_ids.options());
+  auto all_rows = torch::empty({world * widest, dim}, my_rows.options());
+  auto ids_work = comm_.allgather_async(my_ids, all_ids);
+  auto rows_work = comm_.allgather_async(my_rows.view({-1}), all_rows.view({-1}));
+  ids_work->wait(comm_.timeout());
+  rows_work->wait(comm_.timeout());
+  // 3. The sum, in rank order on every rank.
+  grad.zero_();
+  const auto* n = counts_cpu.data_ptr<int64_t>();
+  for (int64_t r = 0; r < world; ++r) {
+    if (n[r] == 0) continue;
+    grad.index_add_(0, all_ids.narrow(0, r * widest, n[r]), all_rows.narrow(0, r * widest, n[r]));
+  }
+  last_volume_.sparse_rows = ids.numel();
+  last_volume_.sparse_bytes = widest * (dim * grad.element_size() + my_ids.element_size());
+  (void)dense_in_flight;  // already started; waited for by the caller
 }
 
 void GradientSync::copy_stray_gradients_in() {

@@ -20,6 +20,17 @@
 // whatever order its hooks fire in. The sums are the same as the single fused
 // allreduce's: each element is reduced once, across the same ranks.
 //
+// Sparse rows (options.sparse_rows): an embedding's gradient is nonzero only
+// on the rows of the words a step's batch holds (a few thousand of its 20,000
+// rows: 8 of the 8.7 MB a step would allreduce). That parameter stays out of
+// the buffer; after backward every rank contributes the ids of the rows its
+// batch touched and those rows, all ranks gather them (allgather, PyTorch's
+// sparse embedding gradients and TensorFlow's IndexedSlices under Horovod)
+// and add them up in rank order into a zeroed gradient. Rows no rank touched
+// are zero in both paths, so the update is the dense allreduce's up to the
+// order of the float additions; every rank adds in the same order, so the
+// replicas stay identical.
+//
 // Summing (not averaging) is deliberate: the trainer scales each rank's loss by
 // 1/global_batch, so the sum over ranks is exactly the gradient of the mean
 // loss over the global batch, whatever the split of samples across ranks.
@@ -37,6 +48,17 @@ namespace distgru::dist {
 struct GradientSyncOptions {
   int64_t bucket_bytes = 0;  // <= 0: one bucket (a single fused allreduce)
   bool overlap = false;      // start each bucket's allreduce from backward's hooks
+  // Index in `params` of a 2-D parameter (an embedding, [rows x dim]) whose
+  // gradient is synced as the rows each rank touched (see above); -1: none.
+  int64_t sparse_rows = -1;
+};
+
+// What the last allreduce_gradients() moved, per rank: the dense buckets'
+// elements and, with sparse rows, the rows (and ids) this rank sent.
+struct SyncVolume {
+  int64_t dense_bytes = 0;   // every bucket, once (what an allreduce reduces)
+  int64_t sparse_rows = 0;   // rows this rank contributed (its touched rows)
+  int64_t sparse_bytes = 0;  // those rows and their ids as sent (padded to the largest rank's count)
 };
 
 class GradientSync {
@@ -60,9 +82,14 @@ class GradientSync {
   // and receives the sum (so replicas stay identical). Starts the buckets not
   // started yet and waits for all of them with comm.timeout(); throws
   // distgru::Error naming the bucket's collective when the wait runs out.
-  void allreduce_gradients();
+  // With sparse rows, `touched_rows` holds the row ids (int64, 1-D, unique)
+  // this rank's batch touched; the sparse parameter's gradient must be zero
+  // elsewhere (an embedding's is). Ignored without sparse rows.
+  void allreduce_gradients(const torch::Tensor& touched_rows = {});
 
   int64_t numel() const { return plan_.numel; }
+  const SyncVolume& last_volume() const { return last_volume_; }
+  bool sparse() const { return sparse_ >= 0; }
   int64_t bytes() const { return plan_.numel * plan_.element_size; }
   const BucketPlan& plan() const { return plan_; }
   bool overlapping() const { return options_.overlap; }
@@ -77,11 +104,14 @@ class GradientSync {
   struct Hooks;  // state shared with the gradient hooks
 
   void copy_stray_gradients_in();  // the non-overlapped path
+  void sync_sparse_rows(const torch::Tensor& touched_rows, std::vector<WorkHandle>& dense_in_flight);
 
   Communicator& comm_;
   // Constant after construction.
   GradientSyncOptions options_;
-  std::vector<torch::Tensor> params_;
+  std::vector<torch::Tensor> params_;   // in the flat buffer (the sparse one excluded)
+  int64_t sparse_ = -1;                  // options_.sparse_rows
+  torch::Tensor sparse_param_;           // the parameter synced as rows (undefined without)
   BucketPlan plan_;
   torch::Tensor flat_;
   std::vector<torch::Tensor> views_;         // views_[i]: params_[i]'s slice of flat_ (shared storage)
@@ -90,6 +120,7 @@ class GradientSync {
   std::vector<unsigned> hook_handles_;
   // Updated every step.
   double last_seconds_ = 0.0;
+  SyncVolume last_volume_;
   std::vector<Work::Span> last_bucket_spans_;
 };
 

@@ -69,7 +69,11 @@ OptionTable<TrainConfig> make_table() {
            "gradient bucket size in MB, filled from the output layer back (0: one fused buffer)",
            non_negative<double>)
       .add(runtime, "overlap-sync", &C::overlap_sync,
-           "allreduce gradient buckets while backward runs (1) or after it (0)");
+           "allreduce gradient buckets while backward runs (1) or after it (0)")
+      .add(runtime, "sparse-embedding", &C::sparse_embedding,
+           "sync the embedding's gradient as the rows the global batch touched (their ids and rows gathered "
+           "from every rank and summed, as PyTorch's sparse embedding gradients) instead of allreducing all "
+           "its rows; same update up to the order of float additions");
   return t;
 }
 

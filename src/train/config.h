@@ -86,6 +86,7 @@ struct TrainConfig {
   RuntimeOptions runtime;                // backend, threads, collective timeout (runtime_options.h)
   double bucket_mb = kDefaultBucketMb;
   bool overlap_sync = true;              // reduce buckets during backward
+  bool sparse_embedding = false;         // sync the embedding's gradient as the rows the batch touched
 };
 
 // The table every view of the settings is generated from.

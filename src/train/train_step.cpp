@@ -26,6 +26,7 @@ StepOptions StepOptions::of(const TrainConfig& c) {
   o.clip_grad_norm = c.clip_grad_norm;
   o.sync.bucket_bytes = static_cast<int64_t>(c.bucket_mb * 1e6);
   o.sync.overlap = c.overlap_sync;
+  o.sparse_embedding = c.sparse_embedding;
   return o;
 }
 
@@ -42,6 +43,13 @@ TrainStep::TrainStep(model::AttentionGRU& model, dist::Communicator& comm, StepO
     : model_(model), options_(options), params_(model->parameters()) {
   // The rate is set before every step (lr_schedule.h); this one is never used.
   optimizer_ = std::make_unique<torch::optim::Adam>(params_, torch::optim::AdamOptions(1e-3));
+  if (options_.sparse_embedding) {
+    const auto& embedding = model_->embedding()->weight;
+    for (size_t i = 0; i < params_.size(); ++i) {
+      if (params_[i].is_same(embedding)) options_.sync.sparse_rows = static_cast<int64_t>(i);
+    }
+    DISTGRU_CHECK(options_.sync.sparse_rows >= 0, "--sparse-embedding: the model has no embedding parameter");
+  }
   sync_ = std::make_unique<dist::GradientSync>(comm, params_, options_.sync);
 }
 
@@ -63,7 +71,9 @@ StepResult TrainStep::run(const torch::Tensor& tokens, const torch::Tensor& labe
   result.times.forward = lap(&mark);
   loss.backward();
   result.times.backward = lap(&mark);
-  sync_->allreduce_gradients();
+  // The embedding rows this batch touched: the words it holds.
+  sync_->allreduce_gradients(options_.sparse_embedding ? std::get<0>(at::_unique(tokens.reshape({-1})))
+                                                       : torch::Tensor());
   result.times.sync = lap(&mark);
   // With no clipping the norm is still measured (an infinite bound scales nothing).
   result.grad_norm = torch::nn::utils::clip_grad_norm_(

@@ -28,7 +28,9 @@ struct StepOptions {
   double clip_grad_norm = 0.0;  // 0: no clipping
   dist::GradientSyncOptions sync;
 
-  // --clip-grad-norm, --bucket-mb and --overlap-sync.
+  bool sparse_embedding = false;  // the embedding's gradient synced as rows (gradient_sync.h)
+
+  // --clip-grad-norm, --bucket-mb, --overlap-sync and --sparse-embedding.
   static StepOptions of(const TrainConfig& config);
 };
 

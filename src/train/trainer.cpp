@@ -39,8 +39,10 @@ Trainer::Trainer(TrainConfig config, dist::Communicator& comm, FileSystem& files
   const auto& sync = step_->sync();
   spdlog::info("model: {} parameters, gradient buffer {:.1f} MB, backend {} on {}",
                model::parameter_count(*model_), sync.bytes() / 1e6, comm_.backend(), comm_.device().str());
-  spdlog::info("gradient sync: {}, {}", sync.plan().describe(),
-               sync.overlapping() ? "reduced during backward" : "reduced after backward");
+  spdlog::info("gradient sync: {}, {}{}", sync.plan().describe(),
+               sync.overlapping() ? "reduced during backward" : "reduced after backward",
+               sync.sparse() ? "; the embedding's gradient as the rows each batch touched (--sparse-embedding)"
+                             : "");
   const auto made_by = provenance(&comm_);
   state_.provenance = made_by.dump();
   state_.position = cursor_.position();

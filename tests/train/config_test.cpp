@@ -165,6 +165,7 @@ TEST(Config, IniRoundTripKeepsEverySetting) {
   c.runtime.stall_warning = 7;
   c.bucket_mb = 0.25;
   c.overlap_sync = false;
+  c.sparse_embedding = true;
   const auto b = config_from_ini(to_ini(c), "test");
   EXPECT_EQ(b.data_dir, c.data_dir);
   EXPECT_EQ(b.checkpoint_dir, c.checkpoint_dir);
@@ -202,6 +203,7 @@ TEST(Config, IniRoundTripKeepsEverySetting) {
   EXPECT_EQ(b.runtime.stall_warning, c.runtime.stall_warning);
   EXPECT_EQ(b.bucket_mb, c.bucket_mb);
   EXPECT_EQ(b.overlap_sync, c.overlap_sync);
+  EXPECT_EQ(b.sparse_embedding, c.sparse_embedding);
 }
 
 // Every flag --help lists is a key of the written INI, once.

@@ -132,6 +132,51 @@ TEST_F(DistributedTraining, StepMatchesSingleProcessOnTheSameGlobalBatch) {
   }
 }
 
+// --sparse-embedding: the embedding's gradient gathered as touched rows gives
+// the dense allreduce's gradients and update, to float rounding, on 1-3 ranks,
+// and every rank contributed exactly the rows of the words in its block.
+TEST_F(DistributedTraining, SparseEmbeddingSyncGivesTheDenseUpdate) {
+  auto c = config();
+  auto dense_model = build_replica(c, comm_);
+  auto sparse_model = build_replica(c, comm_);
+  StepOptions options;
+  options.clip_grad_norm = c.clip_grad_norm;
+  options.sync.bucket_bytes = 1000;
+  options.sync.overlap = true;
+  TrainStep dense(dense_model, comm_, options);
+  options.sparse_embedding = true;
+  TrainStep sparse(sparse_model, comm_, options);
+  EXPECT_TRUE(sparse.sync().sparse());
+  EXPECT_FALSE(dense.sync().sparse());
+
+  const int64_t batch = 12;
+  torch::manual_seed(7);
+  for (int step = 0; step < 3; ++step) {
+    auto tokens = torch::randint(3, spec_.vocab_size, {batch, spec_.sentence_size}, torch::kLong);
+    tokens.slice(1, 8).zero_();
+    auto labels = torch::randint(0, 2, {batch}, torch::kLong);
+    const auto mine = data::block_of(batch, comm_.rank(), comm_.size());
+    auto my_tokens = tokens.slice(0, mine.begin, mine.end);
+    dense.run(my_tokens, labels.slice(0, mine.begin, mine.end), batch, c.learning_rate);
+    sparse.run(my_tokens, labels.slice(0, mine.begin, mine.end), batch, c.learning_rate);
+    EXPECT_EQ(sparse.sync().last_volume().sparse_rows, std::get<0>(at::_unique(my_tokens.reshape({-1}))).numel());
+    EXPECT_EQ(dense.sync().last_volume().sparse_rows, 0);
+    const auto pd = dense_model->parameters();
+    const auto ps = sparse_model->parameters();
+    for (size_t i = 0; i < pd.size(); ++i) {
+      const auto& gd = pd[i].grad();
+      const auto& gs = ps[i].grad();
+      EXPECT_TRUE(torch::allclose(gd, gs, /*rtol=*/1e-5, /*atol=*/1e-8))
+          << "step " << step << " gradient " << i << " max diff " << (gd - gs).abs().max().item<float>();
+      auto meaningful = gd.abs() > 1e-5;
+      auto diff = (pd[i] - ps[i]).abs().masked_select(meaningful);
+      if (diff.numel() > 0) EXPECT_LT(diff.max().item<float>(), 1e-5) << "step " << step << " parameter " << i;
+    }
+    // Every rank summed the same rows in the same order: identical replicas.
+    EXPECT_TRUE(dist::tensors_identical_across_ranks(comm_, sparse_model->parameters()));
+  }
+}
+
 TEST_F(DistributedTraining, CheckpointsAndResumeAuto) {
   auto c = config();
   c.checkpoint_dir = root_ + "/ckpt";
