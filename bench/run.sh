@@ -59,7 +59,7 @@ else
   extra=()
 fi
 common=("${sizes[@]}" --steps "$steps" --warmup "$warmup")
-cores=$(nproc)
+cores=$(env -u OMP_NUM_THREADS -u OMP_THREAD_LIMIT nproc)
 
 # distgru under mpirun, bound as launch/train_local.sh binds: RANKS x THREADS.
 run_distgru() {  # name ranks threads suites [distgru-bench flags]

@@ -11,4 +11,4 @@ generator=()
 command -v ninja >/dev/null && generator=(-G Ninja)
 if [[ -f "$build/CMakeCache.txt" ]]; then generator=(); fi  # keep the existing generator
 cmake -S "$root" -B "$build" "${generator[@]}" -DCMAKE_BUILD_TYPE=Release -DDISTGRU_BUILD_TESTS=$tests "$@"
-cmake --build "$build" -j "$(nproc)"
+cmake --build "$build" -j "$(env -u OMP_NUM_THREADS -u OMP_THREAD_LIMIT nproc)"

@@ -14,4 +14,4 @@ if [[ ! -d $tools/node_modules || $tools/package-lock.json -nt $tools/node_modul
   (cd "$tools" && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error) && touch "$tools/node_modules"
 fi
 cd "$build"
-ctest --output-on-failure -j "$(nproc)" "$@"
+ctest --output-on-failure -j "$(env -u OMP_NUM_THREADS -u OMP_THREAD_LIMIT nproc)" "$@"

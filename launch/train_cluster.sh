@@ -73,7 +73,7 @@ while IFS= read -r line || [[ -n $line ]]; do
   hosts+=("${words[0]}"); slots+=("$s")
 done <"$hostfile"
 (( ${#hosts[@]} > 0 )) || { echo "train_cluster.sh: $hostfile lists no hosts" >&2; exit 2; }
-if (( threads == 0 )); then threads=$(( $(nproc) / slots[0] )); (( threads >= 1 )) || threads=1; fi
+if (( threads == 0 )); then threads=$(( $(env -u OMP_NUM_THREADS -u OMP_THREAD_LIMIT nproc) / slots[0] )); (( threads >= 1 )) || threads=1; fi
 
 # The checkpoint directory (shared) holds the error files.
 run_dir=$(checkpoint_dir_of "${train_args[@]}")

@@ -22,7 +22,8 @@ root=$(dirname "$here")
 bin=${DISTGRU_BIN:-$root/build/bin}
 source "$here/supervise.sh"
 
-cores=$(nproc)
+# GNU nproc obeys OMP_NUM_THREADS, which a user's shell may set: the cores, not that.
+cores=$(env -u OMP_NUM_THREADS -u OMP_THREAD_LIMIT nproc)
 max_ranks=4
 ranks=$(( cores < max_ranks ? cores : max_ranks ))
 threads=0

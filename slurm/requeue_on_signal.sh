@@ -38,7 +38,7 @@ distgru_failures() {
 run_requeueable() {
   local restarts=${SLURM_RESTART_COUNT:-0} max=${MAX_RESTARTS:-0} grace=${GRACE:-3}
   local errors=${DISTGRU_ERROR_DIR:-}
-  echo "distgru: job $SLURM_JOB_ID start on $SLURM_JOB_NUM_NODES nodes ($SLURM_JOB_NODELIST), SLURM_RESTART_COUNT=$restarts, MAX_RESTARTS=$max, $(date -Is)"
+  echo "distgru: job $SLURM_JOB_ID start on $SLURM_JOB_NUM_NODES nodes ($SLURM_JOB_NODELIST), CPUs per node ${SLURM_JOB_CPUS_PER_NODE:-?}, SLURM_RESTART_COUNT=$restarts, MAX_RESTARTS=$max, $(date -Is)"
   [[ -n $errors ]] && { mkdir -p "$errors"; rm -f "$errors"/rank-*.json; }
   "$@" &
   local step=$!

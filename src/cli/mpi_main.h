@@ -7,9 +7,11 @@
 // collective, after writing it to the launcher's error file
 // (runtime/error_file.h).
 
+#include <chrono>
 #include <exception>
 #include <iostream>
 #include <memory>
+#include <thread>
 
 #include "common/error.h"
 #include "common/log.h"
@@ -68,6 +70,13 @@ int run_mpi_program(int argc, char** argv, Body body) {
     // Before the abort: the launcher learns the cause even if mpirun then
     // waits for an unreachable host (runtime/error_file.h).
     runtime::record_fatal_error(session->world_rank(), session->world_size(), session->hostname(), e.what());
+    // Rank 0 is the one that can name a late or silent rank (arrivals,
+    // heartbeat); when another rank's collective gives up at the same
+    // deadline, its abort would kill rank 0 before rank 0 says so. A second's
+    // head start keeps that message.
+    if (session->world_rank() != 0 && session->world_size() > 1) {
+      std::this_thread::sleep_for(std::chrono::seconds(1));
+    }
     spdlog::error("aborting all ranks");
     spdlog::shutdown();
     dist::abort_job(1);

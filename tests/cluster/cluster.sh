@@ -7,7 +7,9 @@
 #   - a UTS namespace (hostname nodeK) and a mount namespace (its own /tmp and
 #     /etc/hosts), held open by one "keeper" process per host.
 # Everything outside /tmp (the checkout, the data, the run directory) is the
-# shared filesystem the hosts see alike, as NFS or Lustre would be.
+# shared filesystem the hosts see alike, as NFS or Lustre would be; paths
+# under /tmp that must be shared too (a checkout cloned there) are listed in
+# CLUSTER_SHARE, colon-separated.
 #
 # Commands enter a host with nsenter into the keeper's namespaces; `ip netns
 # exec` is not used because it remounts /sys and hides /sys/fs/cgroup, which
@@ -21,6 +23,25 @@
 # cluster_up exits 77 (ctest's "skipped") where namespaces cannot be made.
 
 cluster_here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+
+# The shell commands that give host K its own /tmp while keeping the paths
+# of CLUSTER_SHARE (colon-separated) that lie under /tmp: each is bound to a
+# directory under CLUSTER_DIR, a tmpfs goes over /tmp, and each is bound back.
+share_commands() {
+  local k=$1 path i=0 aside="" back=""
+  local -a paths
+  IFS=: read -r -a paths <<<"${CLUSTER_SHARE:-}"
+  for path in "${paths[@]}"; do
+    [[ -n $path ]] || continue
+    path=$(realpath -m "$path")
+    [[ $path == /tmp/* ]] || continue
+    i=$((i + 1))
+    mkdir -p "$CLUSTER_DIR/aside/node$k/$i"
+    aside+="mount --bind '$path' '$CLUSTER_DIR/aside/node$k/$i' && "
+    back+="mkdir -p '$path' && mount --bind '$CLUSTER_DIR/aside/node$k/$i' '$path' && "
+  done
+  echo "$aside mount -t tmpfs tmpfs /tmp && $back"
+}
 
 # cluster_up N [DIR]: N hosts, node1..nodeN. Sets CLUSTER_DIR (state: keeper
 # PIDs, hosts file, agent) and CLUSTER_N. Names carry this shell's PID and a
@@ -59,9 +80,11 @@ cluster_up() {
     # retransmissions (only inside this namespace).
     ip netns exec "$ns" sysctl -q -w net.ipv4.tcp_retries2=5 >/dev/null 2>&1 || true
     # The keeper: nsenter and unshare exec without forking, so $! is the
-    # process that holds the host's namespaces open.
+    # process that holds the host's namespaces open. Its own /tmp hides the
+    # machine's, so shared paths under /tmp (CLUSTER_SHARE: a checkout cloned
+    # there, say) are bound aside first and back into the new /tmp after.
     nsenter --net="/run/netns/$ns" -- unshare --mount --uts --propagation private -- \
-      /bin/sh -c "hostname node$k && mount -t tmpfs tmpfs /tmp && mount --bind '$CLUSTER_DIR/hosts' /etc/hosts \
+      /bin/sh -c "hostname node$k && $(share_commands "$k") mount --bind '$CLUSTER_DIR/hosts' /etc/hosts \
                   && touch '$CLUSTER_DIR/node$k.ready' && exec sleep infinity" \
       </dev/null >"$CLUSTER_DIR/node$k.keeper.log" 2>&1 &
     echo $! >"$CLUSTER_DIR/node$k.pid"

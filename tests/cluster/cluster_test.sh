@@ -22,6 +22,7 @@ set +e  # every outcome is judged by check, and the fault cases expect failures
 timeout_s=10  # --collective-timeout in the fault cases
 shared=$(mktemp -d /var/tmp/distgru_cluster_test.XXXXXX)  # not /tmp: each host has its own
 trap 'cluster_down; rm -rf "$tmp"; [[ -n ${KEEP:-} ]] || rm -rf "$shared"' EXIT  # KEEP=1: keep the logs
+export CLUSTER_SHARE="$src:$bin"  # a checkout under /tmp stays visible on every host
 cluster_up 3 "$shared/cluster"
 ok "3 hosts up: $(for k in 1 2 3; do on_host $k hostname; done | tr '\n' ' ')(cluster $CLUSTER_TAG)"
 
@@ -81,7 +82,7 @@ check "3 hosts: rank 0 on node1 held the run" grep -q "host node1, pid" run3.log
 check "3 hosts: checkpoints 10, 20, 30 in the shared directory, each written once" \
   test "$(ls run3/ | grep -c '^ckpt-.*\.pt$')" == 3 -a "$(grep -c 'checkpoint ckpt-' run3.log)" == 3
 check "3 hosts: nothing written to a host's own /tmp" \
-  test -z "$(for k in 2 3; do on_host $k find /tmp -name '*.pt' -o -name 'metrics.jsonl'; done)"
+  test -z "$(for k in 2 3; do on_host $k find /tmp -xdev \( -name '*.pt' -o -name 'metrics.jsonl' \); done)"
 
 echo "== 2 hosts x 2 ranks against 4 ranks on one host"
 one_host 4 "$shared/ref4"

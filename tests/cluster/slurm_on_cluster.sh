@@ -21,7 +21,7 @@ slurm_up() {
   munged --force --socket="$d/munge/socket" --key-file="$d/munge/munge.key" \
     --pid-file="$d/munge/pid" --log-file="$d/log/munged.log" --seed-file="$d/munge/seed"
   SLURM_MUNGED_PID=$(cat "$d/munge/pid")
-  local cpus; cpus=$(nproc)
+  local cpus; cpus=$(env -u OMP_NUM_THREADS -u OMP_THREAD_LIMIT nproc)
   {
     echo "ClusterName=distgru-ns"
     echo "SlurmctldHost=node1(10.77.0.1)"

@@ -122,9 +122,9 @@ command -v ninja >/dev/null && gen=(-G Ninja)
 run "configure with NCCL" cmake -S "$root" -B "$build" "${gen[@]}" -DCMAKE_BUILD_TYPE=Release \
   -DDISTGRU_BUILD_TESTS=ON "${cmake_args[@]}"
 grep -q "NCCL backend enabled" "$log" && record "NCCL backend compiled" PASS || record "NCCL backend compiled" FAIL
-run "build" cmake --build "$build" -j "$(nproc)"
+run "build" cmake --build "$build" -j "$(env -u OMP_NUM_THREADS -u OMP_THREAD_LIMIT nproc)"
 [[ -x $build/bin/distgru-train ]] || { table; exit 1; }
-run "unit tests (CUDA LibTorch build)" ctest --test-dir "$build" -L unit -j "$(nproc)" --output-on-failure
+run "unit tests (CUDA LibTorch build)" ctest --test-dir "$build" -L unit -j "$(env -u OMP_NUM_THREADS -u OMP_THREAD_LIMIT nproc)" --output-on-failure
 # GPU machines are lent for minutes: a test that crashes here is rerun at once
 # under a debugger, so the log carries its backtrace.
 dbg=$(command -v gdb || command -v cuda-gdb || ls /usr/local/cuda/bin/cuda-gdb 2>/dev/null || true)
