@@ -24,8 +24,9 @@
 # Ranks on one host talk through shared memory (vader), hosts through TCP.
 # Every host must see the checkout, the data and the checkpoint directory at
 # the same paths (a shared filesystem). A failed rank's message lands in
-# <checkpoint-dir>/errors/ (src/runtime/error_file.h), and the launcher prints
-# which rank on which host failed first.
+# <checkpoint-dir>/errors/ (src/runtime/error_file.h); the launcher prints
+# what each failed rank reported, earliest first, and the hosts that no
+# longer answer.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -44,7 +45,7 @@ while [[ $# -gt 0 ]]; do
     --grace) grace=$2; shift 2 ;;
     --no-bind) bind=0; shift ;;
     --mpi) extra_mpi=$2; shift 2 ;;
-    -h|--help) sed -n '2,30p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,/^set /p' "$0" | grep '^#' | sed 's/^# \{0,1\}//'; exit 0 ;;
     --) shift; break ;;
     *) echo "train_cluster.sh: unknown option $1 (flags for distgru-train go after --)" >&2; exit 2 ;;
   esac

@@ -13,7 +13,7 @@
 # --max-restarts N: after a failure, start again up to N times from the newest
 # checkpoint (torchrun's --max-restarts; adds --resume auto). A rank's fatal
 # error is written where this launcher reads it (src/runtime/error_file.h)
-# and printed at the end: which rank failed first, and why.
+# and printed at the end: what each failed rank reported, earliest first.
 # Open MPI's root refusal is lifted when run as root (containers, CI).
 set -euo pipefail
 
@@ -35,7 +35,7 @@ while [[ $# -gt 0 ]]; do
     -t|--threads) threads=$2; shift 2 ;;
     --tcp) tcp=1; shift ;;
     --max-restarts) max_restarts=$2; shift 2 ;;
-    -h|--help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,/^set /p' "$0" | grep '^#' | sed 's/^# \{0,1\}//'; exit 0 ;;
     --) shift; break ;;
     *) echo "train_local.sh: unknown option $1 (flags for distgru-train go after --)" >&2; exit 2 ;;
   esac
