@@ -6,19 +6,19 @@
 # that ends the job with an error writes ERROR_DIR/rank-R.json first
 # (src/runtime/error_file.h). If mpirun has not ended GRACE_S seconds after
 # the first such file (it waits for TCP to give up on a host it cannot reach:
-# ~15 minutes with Linux's defaults), the supervisor kills it (SIGKILL: its
-# own orderly abort, on SIGTERM, would wait for that host too, and crashed in
-# PMIx_Finalize when tried). The daemons on the hosts still reachable see
+# ~15 minutes with Linux's defaults), the supervisor kills it
+# (wait_killing_if_stuck). The daemons on the hosts still reachable see
 # mpirun go and end their ranks. Prints what each failed rank reported
 # (which rank, on which host, what), earliest first, and returns CMD's
 # status, or 1 when it had to stop mpirun.
 # SIGINT/SIGTERM to the launcher go to mpirun; SUPERVISE_INTERRUPTED is then 1.
 SUPERVISE_INTERRUPTED=0
 
-# failures ERROR_DIR: one line per rank that reported a failure, earliest
-# first: "rank R on HOST at TIME: MESSAGE".
+# failures ERROR_DIR [--no-time]: one line per rank that reported a failure,
+# earliest first: "rank R on HOST at TIME: MESSAGE" ("rank R on HOST: MESSAGE").
 failures() {
-  local file
+  local file with_time=1
+  [[ ${2:-} == --no-time ]] && with_time=0
   for file in "$1"/rank-*.json; do
     [[ -f $file ]] || continue
     local t rank host time error
@@ -27,8 +27,36 @@ failures() {
     host=$(sed -n 's/.*"host":"\([^"]*\)".*/\1/p' "$file")
     time=$(sed -n 's/.*"time":"\([^"]*\)".*/\1/p' "$file")
     error=$(sed -n 's/.*"error":"\(\([^"\\]\|\\.\)*\)".*/\1/p' "$file" | sed 's/\\"/"/g; s/\\\\/\\/g')
-    printf '%s\trank %s on %s at %s: %s\n' "$t" "$rank" "$host" "$time" "$error"
+    if (( with_time )); then
+      printf '%s\trank %s on %s at %s: %s\n' "$t" "$rank" "$host" "$time" "$error"
+    else
+      printf '%s\trank %s on %s: %s\n' "$t" "$rank" "$host" "$error"
+    fi
   done | sort -g | cut -f2-
+}
+
+# wait_killing_if_stuck PID ERROR_DIR GRACE_S PREFIX WHAT ACTION: waits for PID (the
+# mpirun or srun of a job) to end, polling ERROR_DIR ("": no watch). If PID
+# has not ended GRACE_S seconds after the first rank-*.json appeared (it
+# waits for a host it cannot reach), kills it (SIGKILL: mpirun's own abort,
+# on SIGTERM, would wait for that host too, and crashed in PMIx_Finalize when
+# tried), saying so as "PREFIX: WHAT has not ended ...: ACTION". Returns 0 when it had
+# to kill, 1 otherwise. The caller's traps run between polls.
+wait_killing_if_stuck() {
+  local pid=$1 error_dir=$2 grace=$3 prefix=$4 what=$5 failed_at="" now
+  while kill -0 "$pid" 2>/dev/null; do
+    if [[ -n $error_dir ]]; then
+      now=$(( ${EPOCHREALTIME/./} / 1000 ))  # milliseconds, from bash's clock (no process per poll)
+      if [[ -z $failed_at ]] && compgen -G "$error_dir/rank-*.json" >/dev/null; then failed_at=$now; fi
+      if [[ -n $failed_at ]] && (( now - failed_at >= grace * 1000 )); then
+        echo "$prefix: $what has not ended ${grace} s after a rank failed (a host it cannot reach?): $6" >&2
+        kill -KILL "$pid" 2>/dev/null
+        return 0
+      fi
+    fi
+    sleep 0.1
+  done
+  return 1
 }
 
 supervise() {
@@ -37,21 +65,10 @@ supervise() {
   mkdir -p "$error_dir"
   rm -f "$error_dir"/rank-*.json
   DISTGRU_ERROR_DIR=$error_dir "$@" &
-  local pid=$! failed_at="" stopped=0 now rc
+  local pid=$! stopped=0 rc
   SUPERVISE_INTERRUPTED=0
   trap 'SUPERVISE_INTERRUPTED=1; kill -TERM '"$pid"' 2>/dev/null' INT TERM
-  # Milliseconds from bash's clock (no process per poll).
-  local grace_ms=$(( grace * 1000 ))
-  while kill -0 "$pid" 2>/dev/null; do
-    now=$(( ${EPOCHREALTIME/./} / 1000 ))
-    if [[ -z $failed_at ]] && compgen -G "$error_dir/rank-*.json" >/dev/null; then failed_at=$now; fi
-    if [[ -n $failed_at ]] && (( now - failed_at >= grace_ms )) && (( stopped == 0 )); then
-      echo "supervise: mpirun has not ended ${grace} s after a rank failed (a host it cannot reach?): stopping it" >&2
-      kill -KILL "$pid" 2>/dev/null
-      stopped=1
-    fi
-    sleep 0.1
-  done
+  wait_killing_if_stuck "$pid" "$error_dir" "$grace" supervise mpirun "stopping it" && stopped=1
   wait "$pid" 2>/dev/null  # no "Killed" notice: the line above says it
   rc=$?
   trap - INT TERM

@@ -25,15 +25,8 @@
 readonly DISTGRU_EXIT_CHECKPOINTED=75
 readonly DISTGRU_EXIT_REFUSED=2
 
-# What each failed rank reported, earliest first.
-distgru_failures() {
-  local file
-  for file in "$1"/rank-*.json; do
-    [[ -f $file ]] || continue
-    printf '%s\t%s\n' "$(sed -n 's/.*"unix_time":\([0-9.eE+]*\).*/\1/p' "$file")" \
-      "rank $(sed -n 's/.*"rank":\([0-9]*\).*/\1/p' "$file") on $(sed -n 's/.*"host":"\([^"]*\)".*/\1/p' "$file"): $(sed -n 's/.*"error":"\(\([^"\\]\|\\.\)*\)".*/\1/p' "$file")"
-  done | sort -g | cut -f2-
-}
+# failures and wait_killing_if_stuck, shared with the mpirun launchers.
+source "$(dirname "${BASH_SOURCE[0]}")/../launch/supervise.sh"
 
 run_requeueable() {
   local restarts=${SLURM_RESTART_COUNT:-0} max=${MAX_RESTARTS:-0} grace=${GRACE:-3}
@@ -44,19 +37,7 @@ run_requeueable() {
   local step=$!
   trap 'echo "distgru: SIGUSR1 at $(date -Is), forwarding to the ranks"; kill -USR1 $step 2>/dev/null' USR1
   trap 'echo "distgru: SIGTERM at $(date -Is), forwarding to the ranks"; kill -TERM $step 2>/dev/null' TERM
-  local failed_at="" killed=0 now
-  while kill -0 "$step" 2>/dev/null; do
-    if [[ -n $errors ]] && (( killed == 0 )); then
-      now=$(( ${EPOCHREALTIME/./} / 1000 ))
-      if [[ -z $failed_at ]] && compgen -G "$errors/rank-*.json" >/dev/null; then failed_at=$now; fi
-      if [[ -n $failed_at ]] && (( now - failed_at >= grace * 1000 )); then
-        echo "distgru: srun has not ended ${grace} s after a rank failed (a node it cannot reach?): killing it"
-        kill -KILL "$step" 2>/dev/null
-        killed=1
-      fi
-    fi
-    sleep 0.2
-  done
+  wait_killing_if_stuck "$step" "$errors" "$grace" distgru srun "killing it" || true
   local rc=0
   wait "$step" 2>/dev/null || rc=$?
   trap - USR1 TERM
@@ -67,7 +48,7 @@ run_requeueable() {
   fi
   if [[ -n $errors ]] && compgen -G "$errors/rank-*.json" >/dev/null; then
     echo "distgru: the step failed; what each rank reported, earliest first:"
-    distgru_failures "$errors" | sed 's/^/distgru:   /'
+    failures "$errors" --no-time | sed 's/^/distgru:   /'
     (( rc == 0 )) && rc=1
   fi
   echo "distgru: training step ended with status $rc at $(date -Is)"

@@ -45,6 +45,17 @@ T field(const json& object, const char* key, const std::string& where) {
   }
 }
 
+// A digest as lower-case hex, as sha256sum prints it.
+std::string hex_of(const unsigned char* digest, unsigned int length) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string hex;
+  for (unsigned int i = 0; i < length; ++i) {
+    hex += kHex[digest[i] >> 4];
+    hex += kHex[digest[i] & 0xf];
+  }
+  return hex;
+}
+
 }  // namespace
 
 int64_t Manifest::num_samples(const std::string& split) const {
@@ -150,13 +161,7 @@ std::string sha256_hex(std::string_view bytes) {
   unsigned int length = 0;
   DISTGRU_CHECK(EVP_Digest(bytes.data(), bytes.size(), digest, &length, EVP_sha256(), nullptr) == 1,
                 "EVP_Digest(sha256) failed: " + openssl_error());
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string hex;
-  for (unsigned int i = 0; i < length; ++i) {
-    hex += kHex[digest[i] >> 4];
-    hex += kHex[digest[i] & 0xf];
-  }
-  return hex;
+  return hex_of(digest, length);
 }
 
 std::string sha256_file(const std::string& path) {
@@ -177,13 +182,7 @@ std::string sha256_file(const std::string& path) {
   unsigned int length = 0;
   DISTGRU_CHECK(EVP_DigestFinal_ex(ctx.get(), digest, &length) == 1,
                 path + ": EVP_DigestFinal_ex failed: " + openssl_error());
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string hex;
-  for (unsigned int i = 0; i < length; ++i) {
-    hex += kHex[digest[i] >> 4];
-    hex += kHex[digest[i] & 0xf];
-  }
-  return hex;
+  return hex_of(digest, length);
 }
 
 }  // namespace distgru::data

@@ -19,7 +19,6 @@ namespace {
 
 constexpr uint32_t kMagic = 0x64676862;  // "dghb"
 constexpr int kMaxAddresses = 8;
-constexpr int kHostChars = 64;
 
 struct Beat {
   uint32_t magic;
@@ -54,9 +53,11 @@ std::string seconds_text(int64_t ns) {
 
 }  // namespace
 
-Heartbeat::Heartbeat(MPI_Comm comm, std::chrono::milliseconds period) : period_(period) {
+Heartbeat::Heartbeat(MPI_Comm comm, std::vector<std::string> hosts, std::chrono::milliseconds period)
+    : period_(period), hosts_(std::move(hosts)) {
   DISTGRU_MPI_CHECK(MPI_Comm_rank(comm, &rank_));
   DISTGRU_MPI_CHECK(MPI_Comm_size(comm, &size_));
+  DISTGRU_CHECK(static_cast<int>(hosts_.size()) == size_, "heartbeat: one host name per rank expected");
   socket_ = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
   DISTGRU_CHECK(socket_ >= 0, std::string("heartbeat: cannot open a UDP socket: ") + std::strerror(errno));
   sockaddr_in any{};
@@ -71,7 +72,7 @@ Heartbeat::Heartbeat(MPI_Comm comm, std::chrono::milliseconds period) : period_(
     DISTGRU_FAIL("heartbeat: cannot bind a UDP socket: " + reason);
   }
 
-  // [port, count, address...] and the host name, from every rank.
+  // [port, count, address...] from every rank.
   std::vector<uint32_t> mine(2 + kMaxAddresses, 0);
   const auto addresses = local_addresses();
   mine[0] = any.sin_port;
@@ -80,10 +81,6 @@ Heartbeat::Heartbeat(MPI_Comm comm, std::chrono::milliseconds period) : period_(
   std::vector<uint32_t> all(mine.size() * size_);
   DISTGRU_MPI_CHECK(MPI_Allgather(mine.data(), static_cast<int>(mine.size()), MPI_UINT32_T, all.data(),
                                   static_cast<int>(mine.size()), MPI_UINT32_T, comm));
-  char host[kHostChars] = {};
-  gethostname(host, kHostChars - 1);
-  std::vector<char> host_names(static_cast<size_t>(kHostChars) * size_);
-  DISTGRU_MPI_CHECK(MPI_Allgather(host, kHostChars, MPI_CHAR, host_names.data(), kHostChars, MPI_CHAR, comm));
   token_ = std::random_device{}() * 0x100000001ull + static_cast<uint64_t>(now_ns());
   DISTGRU_MPI_CHECK(MPI_Bcast(&token_, 1, MPI_UINT64_T, 0, comm));
 
@@ -93,8 +90,6 @@ Heartbeat::Heartbeat(MPI_Comm comm, std::chrono::milliseconds period) : period_(
     for (uint32_t i = 0; i < row[1] && i < kMaxAddresses; ++i) {
       addresses_[r].emplace_back(row[2 + i], static_cast<uint16_t>(row[0]));
     }
-    hosts_.emplace_back(&host_names[static_cast<size_t>(r) * kHostChars],
-                        strnlen(&host_names[static_cast<size_t>(r) * kHostChars], kHostChars));
   }
   if (rank_ == 0) {
     for (int r = 1; r < size_; ++r) peers_.push_back(r);

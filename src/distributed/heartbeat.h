@@ -36,10 +36,11 @@ class Heartbeat {
  public:
   static constexpr std::chrono::milliseconds kDefaultPeriod{500};
 
-  // collective over `comm` (one allgather of addresses and host names, one
-  // broadcast of the token). The caller holds the MPI lock. Throws
-  // distgru::Error when the socket cannot be made.
-  Heartbeat(MPI_Comm comm, std::chrono::milliseconds period = kDefaultPeriod);
+  // collective over `comm` (one allgather of addresses, one broadcast of the
+  // token); `hosts` names every rank's host, by rank, for the messages. The
+  // caller holds the MPI lock. Throws distgru::Error when the socket cannot
+  // be made.
+  Heartbeat(MPI_Comm comm, std::vector<std::string> hosts, std::chrono::milliseconds period = kDefaultPeriod);
   ~Heartbeat();  // stops the thread
   Heartbeat(const Heartbeat&) = delete;
   Heartbeat& operator=(const Heartbeat&) = delete;

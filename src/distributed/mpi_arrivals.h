@@ -38,6 +38,9 @@ class MpiArrivals {
   // `note` receives "ranks 1 (node2) have not reached it after 60 s".
   void arrive(int64_t seq, const std::string& what, const std::function<void(const std::string&)>& note);
 
+  // Every rank's host name, by rank (gathered at construction).
+  const std::vector<std::string>& hosts() const { return hosts_; }
+
  private:
   void post_receive(int peer);
   void poll();  // takes in every announcement that has arrived

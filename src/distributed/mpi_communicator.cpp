@@ -66,7 +66,7 @@ MpiCommunicator::MpiCommunicator(const MpiSession& session, Scope scope, std::ch
   DISTGRU_MPI_CHECK(MPI_Comm_free(&local));
   if (size_ > 1) {
     arrivals_ = std::make_shared<MpiArrivals>(comm_, stall_warning, session.hostname());
-    heartbeat_ = std::make_shared<Heartbeat>(comm_);
+    heartbeat_ = std::make_shared<Heartbeat>(comm_, arrivals_->hosts());
   }
   queue_ = std::make_unique<WorkQueue>(threads_allowed(), mpi_call_mutex());
   if (heartbeat_) queue_->set_diagnosis([heartbeat = heartbeat_] { return heartbeat->diagnosis(); });

@@ -31,9 +31,6 @@ cd "$shared"
 common=(--config "$src/configs/tiny.ini" --data "$shared/data" --log-every 1 --checkpoint-every 10 --eval-every 15)
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 
-# losses FILE: "step loss" per step record of a metrics.jsonl, in order.
-losses() { grep '"samples_per_sec"' "$1" | sed -n 's/.*"loss":\([-0-9.eE+]*\).*"step":\([0-9]*\).*/\2 \1/p'; }
-test_line() { grep -o 'test accuracy .*' "$1" | head -1; }
 
 # On one host (node1), N ranks: the reference.
 one_host() {  # one_host N DIR
@@ -58,8 +55,8 @@ before2=$(link_bytes 2); before3=$(link_bytes 3)
 across hosts3 "$shared/run3" --steps 30 >run3.log 2>&1
 check "3 hosts: the job finished" grep -q "trained 30 steps" run3.log
 after2=$(link_bytes 2); after3=$(link_bytes 3)
-check "3 hosts: 30 per-step losses logged" test "$(losses run3/metrics.jsonl | wc -l)" == 30
-check "3 hosts: per-step losses bitwise those of one host" diff <(losses ref3/metrics.jsonl) <(losses run3/metrics.jsonl)
+check "3 hosts: 30 per-step losses logged" test "$(step_losses run3/metrics.jsonl | wc -l)" == 30
+check "3 hosts: per-step losses bitwise those of one host" diff <(step_losses ref3/metrics.jsonl) <(step_losses run3/metrics.jsonl)
 check "3 hosts: test results those of one host: $(test_line run3.log)" test "$(test_line ref3.log)" == "$(test_line run3.log)"
 check "3 hosts: validation records those of one host" \
   diff <(grep '"accuracy"' ref3/metrics.jsonl | sed 's/"time":[^,]*,//; s/"run":"[^"]*",//; s/"samples_per_s":[^,]*,//') \
@@ -87,7 +84,7 @@ check "3 hosts: nothing written to a host's own /tmp" \
 echo "== 2 hosts x 2 ranks against 4 ranks on one host"
 one_host 4 "$shared/ref4"
 across hosts2x2 "$shared/run4" --steps 30 >run4.log 2>&1
-check "2x2: per-step losses bitwise those of one host" diff <(losses ref4/metrics.jsonl) <(losses run4/metrics.jsonl)
+check "2x2: per-step losses bitwise those of one host" diff <(step_losses ref4/metrics.jsonl) <(step_losses run4/metrics.jsonl)
 check "2x2: test results those of one host" test "$(test_line ref4.log)" == "$(test_line run4.log)"
 check "2x2: the log states the layout" grep -q "4 ranks (2 on this host)" run4.log
 check "2x2: and the ranks per host" grep -q "ranks per host: node1 x 2 (1 thread), node2 x 2 (1 thread)" run4.log

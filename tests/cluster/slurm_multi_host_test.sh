@@ -29,8 +29,6 @@ cd "$shared"
 flags="--log-every 1 --checkpoint-every 10 --eval-every 15"
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 
-losses() { grep '"samples_per_sec"' "$1" | sed -n 's/.*"loss":\([-0-9.eE+]*\).*"step":\([0-9]*\).*/\2 \1/p'; }
-test_line() { grep -o 'test accuracy .*' "$1" | head -1; }
 one_host() {  # N DIR: the reference, N ranks under mpirun on node1
   on_host 1 mpirun -np "$1" --oversubscribe --bind-to none --allow-run-as-root -x OMP_NUM_THREADS=1 \
     "$bin/distgru-train" --config "$src/configs/tiny.ini" --data "$shared/data" --checkpoint-dir "$2" \
@@ -79,7 +77,7 @@ case_of() {  # NAME NODES TASKS_PER_NODE
   (( nodes == 3 )) && layout="$layout, node3 x $per (1 thread)"
   check "$name: the layout logged ($layout)" grep -qF "$layout" "$name.out"
   check "$name: 30 per-step losses, bitwise those of $n ranks on one host" \
-    bash -c '[[ $(wc -l <<<"$1") == 30 && "$1" == "$2" ]]' _ "$(losses "$name/metrics.jsonl")" "$(losses "ref$n/metrics.jsonl")"
+    bash -c '[[ $(wc -l <<<"$1") == 30 && "$1" == "$2" ]]' _ "$(step_losses "$name/metrics.jsonl")" "$(step_losses "ref$n/metrics.jsonl")"
   check "$name: test results those of one host ($(test_line "$name.out"))" \
     test "$(test_line "$name.out")" == "$(test_line "ref$n.log")" -a -n "$(test_line "$name.out")"
 }
