@@ -6,10 +6,48 @@
 #include "common/error.h"
 
 namespace distgru::dist {
+namespace {
+
+// One in-flight bucket. With a compressed wire, the bucket is rounded into
+// its wire buffer before the allreduce and widened back once it is done.
+class BucketWork final : public Work {
+ public:
+  BucketWork(WorkHandle inner, torch::Tensor wire, torch::Tensor bucket)
+      : inner_(std::move(inner)), wire_(std::move(wire)), bucket_(std::move(bucket)) {}
+  void wait(std::chrono::milliseconds timeout) override {
+    inner_->wait(timeout);
+    if (!widened_) {
+      torch::NoGradGuard no_grad;
+      bucket_.copy_(wire_);
+      widened_ = true;
+    }
+  }
+  bool completed() override { return inner_->completed(); }
+  const std::string& what() const override { return inner_->what(); }
+  std::optional<Span> span() const override { return inner_->span(); }
+
+ private:
+  WorkHandle inner_;
+  torch::Tensor wire_, bucket_;
+  bool widened_ = false;
+};
+
+// Starts bucket `b`'s allreduce (sum), through its wire buffer when it has one.
+WorkHandle start_bucket(Communicator& comm, size_t b, const std::vector<torch::Tensor>& bucket_views,
+                        const std::vector<torch::Tensor>& wire_views) {
+  if (wire_views.empty()) return comm.allreduce_async(bucket_views[b], ReduceOp::kSum);
+  torch::NoGradGuard no_grad;
+  wire_views[b].copy_(bucket_views[b]);  // rounds to the nearest wire value
+  return std::make_shared<BucketWork>(comm.allreduce_async(wire_views[b], ReduceOp::kSum), wire_views[b],
+                                      bucket_views[b]);
+}
+
+}  // namespace
 
 struct GradientSync::Hooks {
-  Hooks(Communicator& c, const BucketPlan& p, std::vector<torch::Tensor> v, std::vector<torch::Tensor> bv)
-      : comm(c), plan(p), views(std::move(v)), bucket_views(std::move(bv)) {}
+  Hooks(Communicator& c, const BucketPlan& p, std::vector<torch::Tensor> v, std::vector<torch::Tensor> bv,
+        std::vector<torch::Tensor> wv)
+      : comm(c), plan(p), views(std::move(v)), bucket_views(std::move(bv)), wire_views(std::move(wv)) {}
 
   // Called by autograd with parameter i's gradient for this backward.
   void on_grad(size_t i, const torch::Tensor& grad) {
@@ -29,13 +67,13 @@ struct GradientSync::Hooks {
   // Starts, in plan order, every bucket whose gradients are all in.
   void start_ready_locked() {
     while (next_start < plan.buckets.size() && pending[next_start] == 0) {
-      in_flight.push_back(comm.allreduce_async(bucket_views[next_start++], ReduceOp::kSum));
+      in_flight.push_back(start_bucket(comm, next_start++, bucket_views, wire_views));
     }
   }
 
   Communicator& comm;
   const BucketPlan plan;
-  const std::vector<torch::Tensor> views, bucket_views;
+  const std::vector<torch::Tensor> views, bucket_views, wire_views;
 
   std::mutex mu;  // hooks may run on autograd's threads
   // Guarded by mu; reset by begin_backward().
@@ -82,9 +120,17 @@ GradientSync::GradientSync(Communicator& comm, std::vector<torch::Tensor> params
     grad = views_[i];
   }
   for (const auto& bucket : plan_.buckets) bucket_views_.push_back(flat_.narrow(0, bucket.offset, bucket.numel));
+  const auto wire = options_.wire_dtype;
+  if (wire != torch::ScalarType::Undefined && wire != flat_.scalar_type()) {
+    DISTGRU_CHECK(wire == torch::kBFloat16 && flat_.scalar_type() == torch::kFloat,
+                  std::string("GradientSync: a ") + c10::toString(wire) + " wire for " +
+                      c10::toString(flat_.scalar_type()) + " gradients is not offered (only float over bfloat16)");
+    wire_ = torch::zeros({plan_.numel}, flat_.options().dtype(wire));
+    for (const auto& bucket : plan_.buckets) wire_views_.push_back(wire_.narrow(0, bucket.offset, bucket.numel));
+  }
 
   if (options_.overlap) {
-    hooks_ = std::make_shared<Hooks>(comm_, plan_, views_, bucket_views_);
+    hooks_ = std::make_shared<Hooks>(comm_, plan_, views_, bucket_views_, wire_views_);
     for (size_t i = 0; i < params_.size(); ++i) {
       hook_handles_.push_back(
           params_[i].register_hook([hooks = hooks_, i](torch::Tensor grad) { hooks->on_grad(i, grad); }));
@@ -143,9 +189,11 @@ void GradientSync::allreduce_gradients(const torch::Tensor& touched_rows) {
   }
   if (!armed) {
     copy_stray_gradients_in();
-    for (auto& bucket : bucket_views_) in_flight.push_back(comm_.allreduce_async(bucket, ReduceOp::kSum));
+    for (size_t b = 0; b < bucket_views_.size(); ++b) {
+      in_flight.push_back(start_bucket(comm_, b, bucket_views_, wire_views_));
+    }
   }
-  last_volume_ = SyncVolume{plan_.numel * plan_.element_size, 0, 0};
+  last_volume_ = SyncVolume{plan_.numel * (wire_.defined() ? wire_.element_size() : plan_.element_size), 0, 0};
   // After every bucket, so all ranks start the same collectives in the same order.
   if (sparse_ >= 0) sync_sparse_rows(touched_rows, in_flight);
   last_bucket_spans_.clear();

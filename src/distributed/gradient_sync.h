@@ -31,6 +31,15 @@
 // order of the float additions; every rank adds in the same order, so the
 // replicas stay identical.
 //
+// Compressed wire (options.wire_dtype = bfloat16): each dense bucket is
+// rounded to bfloat16 into a buffer of its own, allreduced in bfloat16 (half
+// the bytes) and widened back into the float gradients, as DDP's
+// bf16_compress_hook and Horovod's Compression.fp16. bfloat16 keeps float's
+// range, so nothing overflows; it keeps 8 significant bits, so each gradient
+// element (and each partial sum of the reduction) carries a relative rounding
+// error of at most 2^-8. Every rank widens the same bfloat16 sums, so the
+// replicas stay identical. The sparse rows keep the parameters' dtype.
+//
 // Summing (not averaging) is deliberate: the trainer scales each rank's loss by
 // 1/global_batch, so the sum over ranks is exactly the gradient of the mean
 // loss over the global batch, whatever the split of samples across ranks.
@@ -51,12 +60,15 @@ struct GradientSyncOptions {
   // Index in `params` of a 2-D parameter (an embedding, [rows x dim]) whose
   // gradient is synced as the rows each rank touched (see above); -1: none.
   int64_t sparse_rows = -1;
+  // The dtype the dense buckets travel in: Undefined (the parameters' own) or
+  // torch::kBFloat16 (see "Compressed wire" above).
+  torch::ScalarType wire_dtype = torch::ScalarType::Undefined;
 };
 
 // What the last allreduce_gradients() moved, per rank: the dense buckets'
 // elements and, with sparse rows, the rows (and ids) this rank sent.
 struct SyncVolume {
-  int64_t dense_bytes = 0;   // every bucket, once (what an allreduce reduces)
+  int64_t dense_bytes = 0;   // every bucket, once, in the wire dtype (what an allreduce reduces)
   int64_t sparse_rows = 0;   // rows this rank contributed (its touched rows)
   int64_t sparse_bytes = 0;  // those rows and their ids as sent (padded to the largest rank's count)
 };
@@ -93,6 +105,8 @@ class GradientSync {
   int64_t bytes() const { return plan_.numel * plan_.element_size; }
   const BucketPlan& plan() const { return plan_; }
   bool overlapping() const { return options_.overlap; }
+  // The dtype the dense buckets travel in (the parameters' own unless compressed).
+  torch::ScalarType wire_dtype() const { return wire_.defined() ? wire_.scalar_type() : flat_.scalar_type(); }
   // Seconds the caller spent in the last allreduce_gradients(): with overlap,
   // only the communication backward did not hide.
   double last_seconds() const { return last_seconds_; }
@@ -116,6 +130,8 @@ class GradientSync {
   torch::Tensor flat_;
   std::vector<torch::Tensor> views_;         // views_[i]: params_[i]'s slice of flat_ (shared storage)
   std::vector<torch::Tensor> bucket_views_;  // bucket_views_[b]: bucket b's slice of flat_
+  torch::Tensor wire_;                       // compressed wire only: flat_ in the wire dtype
+  std::vector<torch::Tensor> wire_views_;    // wire_views_[b]: bucket b's slice of wire_ (empty without)
   std::shared_ptr<Hooks> hooks_;             // set when options_.overlap
   std::vector<unsigned> hook_handles_;
   // Updated every step.

@@ -1,5 +1,7 @@
 #include "distributed/mpi_communicator.h"
 
+#include <c10/util/BFloat16.h>
+
 #include <algorithm>
 #include <climits>
 
@@ -16,13 +18,40 @@ MPI_Datatype mpi_type(torch::ScalarType type) {
     case torch::kLong: return MPI_INT64_T;
     case torch::kByte: return MPI_UINT8_T;
     case torch::kChar: return MPI_INT8_T;
+    case torch::kBFloat16: return MPI_UINT16_T;  // the bits; summed by bf16_sum_op() below
     default:
       DISTGRU_FAIL(std::string("backend mpi does not support dtype ") +
                    std::string(c10::toString(type)));
   }
 }
 
-MPI_Op mpi_op(ReduceOp op) {
+// MPI has no bfloat16 type: the values travel as their 16 bits and are added
+// by this user-defined operation, each pair in float and rounded back to the
+// nearest bfloat16 (ties to even, c10::BFloat16's conversion), as NCCL's
+// ncclBfloat16 sum does. Addition of two values is commutative, so MPI may
+// pick any reduction order it picks for MPI_SUM.
+void bf16_sum(void* in, void* inout, int* len, MPI_Datatype* /*type*/) {
+  const auto* a = static_cast<const c10::BFloat16*>(in);
+  auto* b = static_cast<c10::BFloat16*>(inout);
+  for (int i = 0; i < *len; ++i) b[i] = c10::BFloat16(static_cast<float>(a[i]) + static_cast<float>(b[i]));
+}
+
+// Created once per process, by the first communicator (under the MPI lock),
+// and kept for the life of the process.
+MPI_Op bf16_sum_op() {
+  static const MPI_Op op = [] {
+    MPI_Op created = MPI_OP_NULL;
+    DISTGRU_MPI_CHECK(MPI_Op_create(&bf16_sum, /*commute=*/1, &created));
+    return created;
+  }();
+  return op;
+}
+
+MPI_Op mpi_op(ReduceOp op, torch::ScalarType type) {
+  if (type == torch::kBFloat16) {
+    DISTGRU_CHECK(op == ReduceOp::kSum, "backend mpi reduces bfloat16 tensors by sum only");
+    return bf16_sum_op();
+  }
   switch (op) {
     case ReduceOp::kSum: return MPI_SUM;
     case ReduceOp::kMax: return MPI_MAX;
@@ -64,6 +93,7 @@ MpiCommunicator::MpiCommunicator(const MpiSession& session, Scope scope, std::ch
   DISTGRU_MPI_CHECK(MPI_Comm_rank(local, &local_rank_));
   DISTGRU_MPI_CHECK(MPI_Comm_size(local, &local_size_));
   DISTGRU_MPI_CHECK(MPI_Comm_free(&local));
+  bf16_sum_op();  // here, under the lock, rather than on first use
   if (size_ > 1) {
     arrivals_ = std::make_shared<MpiArrivals>(comm_, stall_warning, session.hostname());
     heartbeat_ = std::make_shared<Heartbeat>(comm_, arrivals_->hosts());
@@ -106,13 +136,14 @@ void MpiCommunicator::check_cpu(const torch::Tensor& tensor, const char* op) con
 WorkHandle MpiCommunicator::allreduce_async(torch::Tensor tensor, ReduceOp op) {
   check_cpu(tensor, "allreduce");
   const auto type = mpi_type(tensor.scalar_type());
-  return start(describe("allreduce", tensor, op_name(op)), [tensor, type, op](MPI_Comm comm) {
+  const auto reduce = mpi_op(op, tensor.scalar_type());
+  return start(describe("allreduce", tensor, op_name(op)), [tensor, type, reduce](MPI_Comm comm) {
     auto* data = static_cast<char*>(tensor.data_ptr());
     const int64_t n = tensor.numel();
     for (int64_t off = 0; off < n; off += kMaxChunk) {
       const int count = static_cast<int>(std::min(kMaxChunk, n - off));
       DISTGRU_MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, data + off * tensor.element_size(), count, type,
-                                      mpi_op(op), comm));
+                                      reduce, comm));
     }
   });
 }

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <cmath>
 #include <thread>
 
 #include "common/error.h"
@@ -84,6 +85,44 @@ TEST(Communicator, SelfScopeIsAWorldOfOne) {
   auto t = torch::full({3}, 5.0f);
   self.allreduce(t, ReduceOp::kSum);
   EXPECT_TRUE(torch::equal(t, torch::full({3}, 5.0f)));
+}
+
+// bfloat16 travels as its bits and is added by a user-defined MPI operation:
+// small integers add exactly; other values match the float sum rounded at
+// each addition, whatever order MPI picks, and every rank gets the same bits.
+TEST(Communicator, AllreduceSumsBfloat16) {
+  MpiCommunicator comm(testing::mpi_session());
+  const int r = comm.rank(), p = comm.size();
+  const int64_t n = 70000;  // more than one segment of Open MPI's pipelined algorithms
+  auto exact = (torch::arange(n, torch::kFloat).remainder(32) + r).to(torch::kBFloat16);
+  comm.allreduce(exact, ReduceOp::kSum);
+  EXPECT_TRUE(torch::equal(exact, (torch::arange(n, torch::kFloat).remainder(32) * p + p * (p - 1) / 2.0)
+                                      .to(torch::kBFloat16)));
+  // Rank r's values: a fixed pseudo-random float vector times (r + 1), rounded.
+  torch::manual_seed(11);
+  const auto base = torch::randn({n});
+  auto t = (base * (r + 1)).to(torch::kBFloat16);
+  comm.allreduce(t, ReduceOp::kSum);
+  auto reference = torch::zeros({n});
+  for (int q = 0; q < p; ++q) reference += (base * (q + 1)).to(torch::kBFloat16).to(torch::kFloat);
+  // p - 1 additions, each rounded to 8 significant bits (relative error <= 2^-8
+  // of its result, which is at most the sum of the magnitudes).
+  auto magnitude = torch::zeros({n});
+  for (int q = 0; q < p; ++q) magnitude += (base * (q + 1)).to(torch::kBFloat16).to(torch::kFloat).abs();
+  const auto err = (t.to(torch::kFloat) - reference).abs();
+  EXPECT_TRUE(torch::all(err <= magnitude * (p - 1) * std::ldexp(1.0, -8) + 1e-30).item<bool>())
+      << "largest error " << err.max().item<float>();
+  if (p == 1) {
+    EXPECT_TRUE(torch::equal(t.to(torch::kFloat), reference));
+  }
+  EXPECT_TRUE(tensors_identical_across_ranks(comm, {t.to(torch::kFloat)}));
+  auto hi = torch::ones({4}, torch::kBFloat16);
+  try {
+    comm.allreduce(hi, ReduceOp::kMax);
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("bfloat16 tensors by sum only"), std::string::npos) << e.what();
+  }
 }
 
 TEST(Communicator, UnsupportedCallsSayWhichBackend) {

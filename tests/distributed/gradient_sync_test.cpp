@@ -3,6 +3,9 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
+
+#include "common/error.h"
 #include "distributed/mpi_communicator.h"
 #include "support/mpi_env.h"
 
@@ -89,6 +92,75 @@ TEST(GradientSync, BucketsReducedDuringBackwardEqualTheFusedAllreduce) {
       EXPECT_TRUE(torch::equal(bucketed_model.params[j].grad(), TinyModel().expected(j, comm.size(), step)))
           << "parameter " << j << " step " << step;
     }
+  }
+}
+
+// --bf16-allreduce: the buckets travel as bfloat16 (half the bytes). TinyModel's
+// sums are integers below 512 with even values above 256, which bfloat16
+// holds exactly, so the result equals the float allreduce's bit for bit, on
+// the overlapped and the fused path.
+TEST(GradientSync, Bfloat16WireCarriesExactSumsAndHalfTheBytes) {
+  MpiCommunicator comm(testing::mpi_session());
+  for (const bool overlap : {true, false}) {
+    TinyModel model;
+    GradientSyncOptions options;
+    options.bucket_bytes = 8 * 4;
+    options.overlap = overlap;
+    options.wire_dtype = torch::kBFloat16;
+    GradientSync sync(comm, model.params, options);
+    EXPECT_EQ(sync.wire_dtype(), torch::kBFloat16);
+    for (int step = 0; step < 3; ++step) {
+      sync.begin_backward();
+      model.backward(comm.rank(), step);
+      sync.allreduce_gradients();
+      EXPECT_EQ(sync.last_volume().dense_bytes, sync.numel() * 2);
+      for (size_t j = 0; j < 5; ++j) {
+        EXPECT_EQ(model.params[j].grad().scalar_type(), torch::kFloat);
+        EXPECT_TRUE(torch::equal(model.params[j].grad(), TinyModel().expected(j, comm.size(), step)))
+            << "overlap " << overlap << " parameter " << j << " step " << step;
+      }
+    }
+  }
+}
+
+// Values bfloat16 cannot hold: each rank's gradient rounded to 8 significant
+// bits before the sum, so the result is within the stated bound of the
+// float allreduce's and the same on every rank.
+TEST(GradientSync, Bfloat16WireStaysWithinItsRoundingBound) {
+  MpiCommunicator comm(testing::mpi_session());
+  const int p = comm.size();
+  torch::manual_seed(5);
+  const auto base = torch::randn({1000});
+  auto exact = torch::zeros({1000}, torch::requires_grad());
+  auto wired = torch::zeros({1000}, torch::requires_grad());
+  exact.mutable_grad() = base * (comm.rank() + 1);
+  wired.mutable_grad() = base * (comm.rank() + 1);
+  GradientSync float_sync(comm, {exact});
+  GradientSyncOptions options;
+  options.wire_dtype = torch::kBFloat16;
+  GradientSync bf16_sync(comm, {wired}, options);
+  float_sync.allreduce_gradients();
+  bf16_sync.allreduce_gradients();
+  // Rounding in: 2^-8 of each term; p - 1 rounded additions and the result:
+  // at most 2^-8 of the sum of magnitudes each.
+  const auto magnitude = base.abs() * (p * (p + 1) / 2.0);
+  const auto err = (wired.grad() - exact.grad()).abs();
+  EXPECT_TRUE(torch::all(err <= magnitude * (2 * p) * std::ldexp(1.0, -8)).item<bool>())
+      << "largest error " << err.max().item<float>();
+  EXPECT_FALSE(torch::equal(wired.grad(), exact.grad()));  // it did round
+  EXPECT_TRUE(tensors_identical_across_ranks(comm, {wired.grad()}));
+}
+
+TEST(GradientSync, OnlyAFloatToBfloat16WireIsOffered) {
+  MpiCommunicator comm(testing::mpi_session());
+  GradientSyncOptions options;
+  options.wire_dtype = torch::kHalf;
+  auto param = torch::zeros({4}, torch::requires_grad());
+  try {
+    GradientSync sync(comm, {param}, options);
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("wire for Float gradients is not offered"), std::string::npos) << e.what();
   }
 }
 
