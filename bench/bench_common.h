@@ -14,6 +14,7 @@
 #include "distributed/communicator.h"
 #include "model/attention_gru.h"
 #include "train/config.h"
+#include "train/train_step.h"
 
 namespace distgru::bench {
 
@@ -27,9 +28,14 @@ struct Options {
   int64_t steps = 12;        // timed steps (the issue asks for >= 10)
   int64_t warmup = 3;        // untimed steps first: allocator, BLAS pools, page cache
   int64_t eval_samples = 2048;
+  int64_t allreduce_iters = 20;  // timed allreduces per path
   int threads = 0;           // per rank; 0 as distgru-train
   bool fast_gru = true;
   bool keep_denormals = false;  // undo configure_threads' flush to zero
+  // Gradient sync, as distgru-train's --overlap-sync, --sparse-embedding, --bf16-allreduce.
+  bool overlap = true;
+  bool sparse_embedding = false;
+  bool bf16_allreduce = false;
 
   model::ModelConfig model_config() const;
 };
@@ -48,6 +54,17 @@ double training_flops_per_sample(const Options& o);
 
 // Largest resident set this process has had, in MB (getrusage).
 double peak_rss_mb();
+
+// Bytes this process's network namespace has received and sent on every
+// interface but loopback (/proc/net/dev, which is per namespace): on a host
+// of the test cluster, exactly the job's traffic; on a real host, everything.
+struct LinkBytes {
+  int64_t received = 0, sent = 0;
+};
+LinkBytes link_bytes();
+
+// The gradient sync of `o` (bucket size and overlap as distgru-train's defaults).
+train::StepOptions step_options(const Options& o);
 
 // collective: max over ranks of a double.
 double max_over_ranks(dist::Communicator& comm, double value);

@@ -67,6 +67,38 @@ double peak_rss_mb() {
   return u.ru_maxrss / 1024.0;  // KB on Linux
 }
 
+LinkBytes link_bytes() {
+  std::ifstream in("/proc/net/dev");
+  DISTGRU_CHECK(in.good(), "bench: cannot read /proc/net/dev");
+  LinkBytes total;
+  std::string line;
+  // "  mn0: rx_bytes rx_packets ... (8 receive columns) tx_bytes ..." after two header lines.
+  while (std::getline(in, line)) {
+    const auto colon = line.find(':');
+    if (colon == std::string::npos) continue;
+    std::string name = line.substr(0, colon);
+    name.erase(0, name.find_first_not_of(' '));
+    if (name == "lo") continue;
+    std::istringstream fields(line.substr(colon + 1));
+    std::vector<int64_t> v;
+    for (int64_t x; fields >> x;) v.push_back(x);
+    if (v.size() < 9) continue;
+    total.received += v[0];
+    total.sent += v[8];
+  }
+  return total;
+}
+
+train::StepOptions step_options(const Options& o) {
+  train::StepOptions s;
+  s.clip_grad_norm = train::kDefaultClipGradNorm;
+  s.sync.bucket_bytes = static_cast<int64_t>(train::kDefaultBucketMb * 1e6);
+  s.sync.overlap = o.overlap;
+  s.sparse_embedding = o.sparse_embedding;
+  if (o.bf16_allreduce) s.sync.wire_dtype = torch::kBFloat16;
+  return s;
+}
+
 double max_over_ranks(dist::Communicator& comm, double value) {
   auto t = torch::tensor({value}, torch::kDouble);
   comm.allreduce(t, dist::ReduceOp::kMax);
@@ -103,14 +135,18 @@ Options parse(int argc, char** argv, std::vector<std::string>& suites, std::stri
     else if (flag == "--steps") o.steps = number();
     else if (flag == "--warmup") o.warmup = number();
     else if (flag == "--eval-samples") o.eval_samples = number();
+    else if (flag == "--allreduce-iters") o.allreduce_iters = number();
     else if (flag == "--threads") o.threads = static_cast<int>(number());
     else if (flag == "--aten-gru") o.fast_gru = false;
     else if (flag == "--keep-denormals") o.keep_denormals = true;
+    else if (flag == "--no-overlap") o.overlap = false;
+    else if (flag == "--sparse-embedding") o.sparse_embedding = true;
+    else if (flag == "--bf16-allreduce") o.bf16_allreduce = true;
     else throw cli::UsageError("distgru-bench: unknown flag " + flag);
   }
   if (suites.empty()) throw cli::UsageError("distgru-bench: --suite is required");
-  if (o.steps < 1 || o.warmup < 0 || o.batch_size < 1) {
-    throw cli::UsageError("distgru-bench: --steps >= 1, --warmup >= 0, --batch >= 1");
+  if (o.steps < 1 || o.warmup < 0 || o.batch_size < 1 || o.allreduce_iters < 1) {
+    throw cli::UsageError("distgru-bench: --steps >= 1, --warmup >= 0, --batch >= 1, --allreduce-iters >= 1");
   }
   return o;
 }
@@ -131,10 +167,14 @@ Options:
   --threads T        threads per rank (0: cores / ranks on this host)
   --batch N          global batch (128)          --steps N   timed steps (12)
   --warmup N         untimed steps first (3)     --eval-samples N  test reviews scored (2048)
+  --allreduce-iters N  timed allreduces per path (20)
   --vocab/--sentence/--embed/--hidden/--attention N   model sizes (the tutorial's)
   --aten-gru         use torch::nn::GRU instead of distgru's fast GRU
   --keep-denormals   compute with denormal floats instead of flushing them to
                      zero (runtime/process_settings.h), to measure what that buys
+  --no-overlap       reduce the gradient buckets after backward, not during it
+  --sparse-embedding sync the embedding's gradient as touched rows (train suite)
+  --bf16-allreduce   send the dense buckets as bfloat16 (train and allreduce suites)
 )";
 }  // namespace
 
@@ -160,6 +200,9 @@ int main(int argc, char** argv) {
                           {"blas", runtime::blas_summary()},
                           {"gru", model::fast_gru_summary()},
                           {"flush_denormals", runtime::flushes_denormals()},
+                          {"overlap", options.overlap},
+                          {"sparse_embedding", options.sparse_embedding},
+                          {"bf16_allreduce", options.bf16_allreduce},
                           {"synthetic", options.data_dir.empty()}};
     for (const auto& suite : suites) {
       if (suite == "train") out["train"] = bench::run_train(options, *comm);

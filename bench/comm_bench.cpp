@@ -24,7 +24,6 @@ namespace {
 using Clock = std::chrono::steady_clock;
 double since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
-constexpr int kAllreduceIters = 20;
 constexpr int kAllreduceWarmup = 3;
 
 double bus_bandwidth_gbs(double bytes, double seconds, int n) {
@@ -32,9 +31,9 @@ double bus_bandwidth_gbs(double bytes, double seconds, int n) {
 }
 
 template <typename Fn>
-Stats time_collective(dist::Communicator& comm, Fn fn) {
+Stats time_collective(dist::Communicator& comm, int64_t iterations, Fn fn) {
   std::vector<double> s;
-  for (int i = 0; i < kAllreduceWarmup + kAllreduceIters; ++i) {
+  for (int64_t i = 0; i < kAllreduceWarmup + iterations; ++i) {
     comm.barrier();  // start together: time the collective, not the skew
     const auto start = Clock::now();
     fn();
@@ -50,24 +49,33 @@ nlohmann::json run_allreduce(const Options& o, dist::Communicator& comm) {
   model::AttentionGRU model(o.model_config());
   auto params = model->parameters();
   for (auto& p : params) p.mutable_grad() = torch::randn_like(p);
-  dist::GradientSync sync(comm, params);
+  dist::GradientSyncOptions options;  // one fused buffer, as the bare call
+  if (o.bf16_allreduce) options.wire_dtype = torch::kBFloat16;
+  dist::GradientSync sync(comm, params, options);
   const double bytes = static_cast<double>(sync.bytes());
-  const auto ours = time_collective(comm, [&] { sync.allreduce_gradients(); });
+  const auto ours = time_collective(comm, o.allreduce_iters, [&] { sync.allreduce_gradients(); });
+  const double wire_bytes = static_cast<double>(sync.last_volume().dense_bytes);
 
   auto flat = torch::randn({sync.numel()}) * 1e-3;  // sums stay far from overflow
   float* data = flat.data_ptr<float>();
   const int count = static_cast<int>(sync.numel());
-  const auto bare = time_collective(comm, [&] {
+  const auto bare = time_collective(comm, o.allreduce_iters, [&] {
     // The communicator's thread is idle here; the lock keeps it that way.
     std::lock_guard<std::mutex> lock(dist::mpi_call_mutex());
     const int rc = MPI_Allreduce(MPI_IN_PLACE, data, count, MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD);
     DISTGRU_CHECK(rc == MPI_SUCCESS, "bench: MPI_Allreduce failed");
   });
   const int n = comm.size();
+  // Bus bandwidth over the bytes each path moved (half of the float
+  // gradient's with --bf16-allreduce), and the float gradient's bytes per
+  // second it achieved in effect ("gradient" figures compare the two paths).
   return {{"bytes", bytes},
+          {"wire_bytes", wire_bytes},
+          {"wire_dtype", o.bf16_allreduce ? "bfloat16" : "float"},
           {"distgru_seconds", ours.to_json()},
           {"mpi_seconds", bare.to_json()},
-          {"distgru_busbw_gbs", bus_bandwidth_gbs(bytes, ours.median, n)},
+          {"distgru_busbw_gbs", bus_bandwidth_gbs(wire_bytes, ours.median, n)},
+          {"distgru_gradient_busbw_gbs", bus_bandwidth_gbs(bytes, ours.median, n)},
           {"mpi_busbw_gbs", bus_bandwidth_gbs(bytes, bare.median, n)}};
 }
 

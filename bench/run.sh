@@ -4,6 +4,8 @@
 #   bench/run.sh --data DIR [--build BUILD_DIR] [--out OUT_DIR] [--steps N] [--warmup N]
 #                [--baseline-build OTHER_BUILD_DIR [--pairs N]]
 #   bench/run.sh --tiny     (smoke run: tiny model, random tokens, seconds)
+#   bench/run.sh --cluster [bench/cluster.sh's options]   (across namespace hosts
+#                           with limited links; root; bench/cluster.sh --help)
 #
 # DIR is a prepared directory (distgru-prepare). Writes one JSON per run and
 # OUT_DIR/bench.json with everything; the PyTorch baseline runs in the same
@@ -23,6 +25,10 @@ warmup=3
 tiny=0
 baseline=""
 pairs=3
+if [[ ${1:-} == --cluster ]]; then
+  shift
+  exec "$here/cluster.sh" "$@"
+fi
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --baseline-build) baseline=$2; shift 2 ;;
@@ -33,7 +39,7 @@ while [[ $# -gt 0 ]]; do
     --steps) steps=$2; shift 2 ;;
     --warmup) warmup=$2; shift 2 ;;
     --tiny) tiny=1; shift ;;
-    -h|--help) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "bench/run.sh: unknown option $1" >&2; exit 2 ;;
   esac
 done

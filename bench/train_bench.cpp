@@ -26,7 +26,6 @@ namespace {
 using Clock = std::chrono::steady_clock;
 double since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
-constexpr double kClipNorm = train::kDefaultClipGradNorm;
 constexpr double kLearningRate = train::kDefaultLearningRate;
 constexpr int64_t kEvalBatch = train::kDefaultEvalBatchSize;  // per rank
 
@@ -70,14 +69,16 @@ nlohmann::json run_train(const Options& o, dist::Communicator& comm) {
   model::AttentionGRU model(o.model_config());
   auto params = model->parameters();
   dist::broadcast_tensors(comm, params, 0);
-  train::StepOptions step_options;
-  step_options.clip_grad_norm = kClipNorm;
-  step_options.sync.bucket_bytes = static_cast<int64_t>(train::kDefaultBucketMb * 1e6);
-  step_options.sync.overlap = true;  // distgru-train's default
-  train::TrainStep training(model, comm, step_options);
+  train::TrainStep training(model, comm, step_options(o));
 
   std::vector<double> step_s, sync_s, backward_s;
+  double volume_bytes = 0;  // what the sync handed the communicator, per step (rank 0's)
+  LinkBytes link_start;
   for (int64_t i = 0; i < o.warmup + o.steps; ++i) {
+    if (i == o.warmup) {
+      comm.barrier();  // every rank's warm-up traffic is in
+      link_start = link_bytes();
+    }
     const auto times = training.run(tokens.narrow(0, i * local, local), labels.narrow(0, i * local, local),
                                 o.batch_size, kLearningRate)
                            .times;
@@ -85,8 +86,12 @@ nlohmann::json run_train(const Options& o, dist::Communicator& comm) {
       step_s.push_back(times.total());
       sync_s.push_back(times.sync);
       backward_s.push_back(times.forward + times.backward);
+      const auto& v = training.sync().last_volume();
+      volume_bytes += static_cast<double>(v.dense_bytes + v.sparse_bytes) / o.steps;
     }
   }
+  comm.barrier();
+  const auto link_end = link_bytes();
   // Rank 0's view; every rank waits for the slowest in the allreduce anyway.
   const auto step = Stats::of(step_s);
   std::vector<double> share;
@@ -103,6 +108,13 @@ nlohmann::json run_train(const Options& o, dist::Communicator& comm) {
                       {"gradient_mb", training.sync().bytes() / 1e6},
                       {"gradient_buckets", training.sync().plan().describe()},
                       {"sync_overlapped", training.sync().overlapping()},
+                      {"sync_volume_mb_per_step", volume_bytes / 1e6},
+                      // The busiest host's interfaces over the timed steps (and
+                      // their barriers, a few bytes each).
+                      {"link_sent_mb_per_step_max_host",
+                       max_over_ranks(comm, (link_end.sent - link_start.sent) / 1e6 / o.steps)},
+                      {"link_received_mb_per_step_max_host",
+                       max_over_ranks(comm, (link_end.received - link_start.received) / 1e6 / o.steps)},
                       {"flops_per_step", training_flops_per_sample(o) * o.batch_size},
                       {"steps", o.steps},
                       {"warmup", o.warmup}};

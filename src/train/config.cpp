@@ -63,7 +63,10 @@ OptionTable<TrainConfig> make_table() {
              return std::nullopt;
            }))
       .add(sched, "tensorboard", &C::tensorboard,
-           "write TensorBoard event files under <checkpoint-dir>/tb (tensorboard --logdir <checkpoint-dir>/tb)");
+           "write TensorBoard event files under <checkpoint-dir>/tb (tensorboard --logdir <checkpoint-dir>/tb)")
+      .add(sched, "sample-log", &C::sample_log,
+           "every rank appends the training rows of each step to <checkpoint-dir>/samples/<run>-rank<R>.txt, to "
+           "audit the data order across resumes, restarts and world sizes (train/sample_log.h)");
   add_runtime_settings(t, &C::runtime);
   t.add(runtime, "bucket-mb", &C::bucket_mb,
            "gradient bucket size in MB, filled from the output layer back (0: one fused buffer)",
@@ -73,7 +76,11 @@ OptionTable<TrainConfig> make_table() {
       .add(runtime, "sparse-embedding", &C::sparse_embedding,
            "sync the embedding's gradient as the rows the global batch touched (their ids and rows gathered "
            "from every rank and summed, as PyTorch's sparse embedding gradients) instead of allreducing all "
-           "its rows; same update up to the order of float additions");
+           "its rows; same update up to the order of float additions")
+      .add(runtime, "bf16-allreduce", &C::bf16_allreduce,
+           "allreduce the dense gradient buckets in bfloat16, half the bytes on the wire (Horovod's "
+           "--fp16-allreduce, DDP's bf16_compress_hook): each element and partial sum rounded to 8 significant "
+           "bits; the sparse embedding rows stay float");
   return t;
 }
 

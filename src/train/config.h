@@ -81,12 +81,14 @@ struct TrainConfig {
   int64_t eval_batch_size = kDefaultEvalBatchSize;
   bool tensorboard = true;               // event files under <checkpoint-dir>/tb
   std::string trace_steps;               // "A:B": a Chrome trace of those steps (train/step_trace.h)
+  bool sample_log = false;               // each rank's rows per step under <checkpoint-dir>/samples (sample_log.h)
 
   // Runtime.
   RuntimeOptions runtime;                // backend, threads, collective timeout (runtime_options.h)
   double bucket_mb = kDefaultBucketMb;
   bool overlap_sync = true;              // reduce buckets during backward
   bool sparse_embedding = false;         // sync the embedding's gradient as the rows the batch touched
+  bool bf16_allreduce = false;           // the dense gradient buckets travel as bfloat16
 };
 
 // The table every view of the settings is generated from.

@@ -27,6 +27,7 @@ StepOptions StepOptions::of(const TrainConfig& c) {
   o.sync.bucket_bytes = static_cast<int64_t>(c.bucket_mb * 1e6);
   o.sync.overlap = c.overlap_sync;
   o.sparse_embedding = c.sparse_embedding;
+  if (c.bf16_allreduce) o.sync.wire_dtype = torch::kBFloat16;
   return o;
 }
 

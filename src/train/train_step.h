@@ -30,7 +30,7 @@ struct StepOptions {
 
   bool sparse_embedding = false;  // the embedding's gradient synced as rows (gradient_sync.h)
 
-  // --clip-grad-norm, --bucket-mb, --overlap-sync and --sparse-embedding.
+  // --clip-grad-norm, --bucket-mb, --overlap-sync, --sparse-embedding and --bf16-allreduce.
   static StepOptions of(const TrainConfig& config);
 };
 

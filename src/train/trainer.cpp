@@ -7,6 +7,7 @@
 #include "common/error.h"
 #include "common/log.h"
 #include "data/manifest.h"
+#include "distributed/tensor_collectives.h"
 #include "runtime/stop_signals.h"
 #include "train/lr_schedule.h"
 #include "train/progress.h"
@@ -39,16 +40,22 @@ Trainer::Trainer(TrainConfig config, dist::Communicator& comm, FileSystem& files
   const auto& sync = step_->sync();
   spdlog::info("model: {} parameters, gradient buffer {:.1f} MB, backend {} on {}",
                model::parameter_count(*model_), sync.bytes() / 1e6, comm_.backend(), comm_.device().str());
-  spdlog::info("gradient sync: {}, {}{}", sync.plan().describe(),
+  spdlog::info("gradient sync: {}, {}{}{}", sync.plan().describe(),
                sync.overlapping() ? "reduced during backward" : "reduced after backward",
                sync.sparse() ? "; the embedding's gradient as the rows each batch touched (--sparse-embedding)"
-                             : "");
+                             : "",
+               sync.wire_dtype() == torch::kBFloat16 ? "; buckets sent as bfloat16 (--bf16-allreduce)" : "");
   const auto made_by = provenance(&comm_);
   state_.provenance = made_by.dump();
   state_.position = cursor_.position();
   state_.data_fingerprint = data::data_fingerprint(config_.data_dir);
   state_.vocab_fingerprint = data::vocab_fingerprint(config_.data_dir);
   resume_if_asked();
+  if (config_.sample_log && checkpoints_.enabled()) {
+    sample_log_.emplace(config_.checkpoint_dir, dist::broadcast_string(comm_, run_id_), comm.rank(), comm.size(),
+                        state_.step);
+    if (is_root_) spdlog::info("sample log: every rank's rows per step under {}/samples", config_.checkpoint_dir);
+  }
   if (const auto range = StepTrace::parse_range(config_.trace_steps)) {
     trace_.emplace(range->first, range->second, comm.rank(), made_by["hosts"][comm.rank()].get<std::string>());
   }
@@ -151,7 +158,8 @@ TrainResult Trainer::run() {
   model_->train();
   while (!schedule_.finished(state_.step, cursor_.epoch())) {
     const auto batch_begin = std::chrono::system_clock::now();
-    data_.batch(cursor_.next_batch(), comm_.device(), tokens, labels);
+    const auto rows = cursor_.next_batch();
+    data_.batch(rows, comm_.device(), tokens, labels);
     const auto batch_end = std::chrono::system_clock::now();
     last_lr_ = learning_rate_at(config_.lr_schedule, config_.learning_rate, state_.step, schedule_.total_steps(),
                                 config_.warmup_steps, config_.lr_final_fraction);
@@ -159,6 +167,7 @@ TrainResult Trainer::run() {
     const auto agreed = agree_after_step(comm_, stepped.local_loss, runtime::stop_signal());
     check_step_finite(state_.step + 1, stepped, agreed.loss);
     ++state_.step;
+    if (sample_log_) sample_log_->record(state_.step, cursor_.epoch(), rows);
     if (trace_ && trace_->covers(state_.step)) {
       trace_->record_step(state_.step, batch_begin, batch_end, stepped.times, step_->sync().last_bucket_spans());
     }

@@ -28,6 +28,7 @@
 #include "train/evaluator.h"
 #include "train/run_log.h"
 #include "train/schedule.h"
+#include "train/sample_log.h"
 #include "train/step_trace.h"
 #include "train/train_step.h"
 #include "train/training_data.h"
@@ -98,6 +99,7 @@ class Trainer {
   std::unique_ptr<TrainStep> step_;
   std::unique_ptr<RunLog> log_;  // rank 0 with a checkpoint directory: metrics.jsonl and TensorBoard
   std::optional<StepTrace> trace_;  // with --trace-steps
+  std::optional<SampleLog> sample_log_;  // with --sample-log and a checkpoint directory
 
   // Moved by every step.
   data::EpochCursor cursor_;

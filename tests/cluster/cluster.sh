@@ -139,6 +139,22 @@ link_rate() {
     tc qdisc replace dev mn0 root tbf rate "$2" burst 256kb latency 50ms
 }
 
+# link_unlimited K: removes host K's rate limit.
+link_unlimited() {
+  ip netns exec "$(sed -n "$(( $1 + 1 ))p" "$CLUSTER_DIR/netns")" tc qdisc del dev mn0 root 2>/dev/null || true
+}
+
+# cluster_mpirun N ARGS...: mpirun on host 1 with one rank on each of hosts
+# 1..N, over mn0 only (no shared memory between hosts), unbound (the hosts
+# share this machine's cores).
+cluster_mpirun() {
+  local n=$1; shift
+  local hosts; hosts=$(seq -s, -f 'node%g' 1 "$n")
+  on_host 1 mpirun -np "$n" --host "$hosts" --map-by node --bind-to none --allow-run-as-root \
+    --mca plm_rsh_agent "$CLUSTER_DIR/agent" --mca btl self,tcp \
+    --mca btl_tcp_if_include mn0 --mca oob_tcp_if_include mn0 "$@"
+}
+
 # cluster_down: kills every process on every host (by PID), then deletes the
 # namespaces this cluster made (by name). Safe to call twice.
 cluster_down() {

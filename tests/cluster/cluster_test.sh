@@ -139,7 +139,7 @@ fault stall hosts3 stop_rank_on_node2 "no heartbeat from rank 1 (node2)"
 echo "== automatic restart on the hosts left: node2 lost at step 20 of 60"
 dir=$shared/restart
 LAUNCH=(--max-restarts 2)
-across hosts3 "$dir" --steps 60 --collective-timeout "$timeout_s" --stall-warning 3 >"$dir.log" 2>&1 &
+across hosts3 "$dir" --steps 60 --collective-timeout "$timeout_s" --stall-warning 3 --sample-log 1 >"$dir.log" 2>&1 &
 job=$!
 for _ in $(seq 300); do grep -q "step 20/" "$dir.log" 2>/dev/null && break; sleep 0.1; done
 lose_node2
@@ -157,6 +157,19 @@ check "restart: resumed from the newest checkpoint, on the new world size" \
   grep -q "resume: checkpoint written by 3 ranks, continuing on 2; the rest of epoch" "$dir.log"
 check "restart: trained to the end with test accuracy and AUC" grep -q "test accuracy .* auc" "$dir.log"
 check "restart: test_metrics.json written" test -f "$dir/test_metrics.json"
+# The samples of the interrupted epoch each seen at most once, from the rows
+# every rank of both starts logged (--sample-log; tests/cli/sample_log_check.py).
+audit=$(/usr/bin/python3 "$src/tests/cli/sample_log_check.py" "$dir" 32 2>&1)
+check "restart: every step kept once, no row twice in an epoch: $audit" \
+  /usr/bin/python3 "$src/tests/cli/sample_log_check.py" "$dir" 32
+check "restart: the two starts' logs (3 ranks, then 2)" test "$(ls "$dir/samples" | wc -l)" == 5
+# The audit itself fails where a row comes twice: the first row of step 2
+# replaced by one of step 1 (same epoch) in a copy.
+cp -r "$dir" "$dir.broken"
+first=$(grep -h '^1 ' "$dir.broken"/samples/*.txt | head -1 | cut -d' ' -f3)
+sed -i -E "s/^(2 [0-9]+) [0-9]+/\1 $first/" "$(grep -l '^2 ' "$dir.broken"/samples/*.txt | head -1)"
+check "restart: the audit refuses a row trained on twice" \
+  sh -c "! /usr/bin/python3 '$src/tests/cli/sample_log_check.py' '$dir.broken' 32 >/dev/null 2>&1"
 
 echo "== a whole host lost (node3: every process killed, its link cut)"
 printf 'node1\nnode3\n' >hosts13

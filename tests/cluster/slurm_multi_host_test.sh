@@ -88,7 +88,7 @@ case_of sbatch-2x2 2 2
 
 echo "== automatic restart: --nodes=2-3, node3 lost at step 20 of 60, MAX_RESTARTS=2"
 wait_idle
-job=$(MAX_RESTARTS=2 TASKS_PER_NODE=1 submit restart "--steps 60 $flags --collective-timeout 10 --stall-warning 3" \
+job=$(MAX_RESTARTS=2 TASKS_PER_NODE=1 submit restart "--steps 60 $flags --collective-timeout 10 --stall-warning 3 --sample-log 1" \
   --nodes=2-3)
 for _ in $(seq 600); do grep -q "step 20/" restart.out 2>/dev/null && break; sleep 0.1; done
 check "restart: the job started on 3 nodes" grep -q "start on 3 nodes" restart.out
@@ -105,6 +105,10 @@ check "restart: the second start had 2 nodes, node3 left out" grep -q "start on 
 check "restart: resumed from the newest checkpoint on the new world size" \
   grep -q "resume: checkpoint written by 3 ranks, continuing on 2; the rest of epoch" restart.out
 check "restart: trained to step 60 with test accuracy and AUC" grep -q "test accuracy .* auc" restart.out
+# The samples of the interrupted epoch each seen at most once: the update of
+# every step the run kept, from the rows each rank logged (--sample-log).
+check "restart: every step kept once, no row twice in an epoch: $(/usr/bin/python3 "$src/tests/cli/sample_log_check.py" restart 32 2>&1)" \
+  /usr/bin/python3 "$src/tests/cli/sample_log_check.py" restart 32
 node3_down() { [[ $(on_host 1 sinfo -h -n node3 -o %T) == down* ]]; }
 check "restart: Slurm marked node3 down ($(on_host 1 sinfo -h -n node3 -o %T))" node3_down
 finish

@@ -158,6 +158,7 @@ TEST(Config, IniRoundTripKeepsEverySetting) {
   c.allow_data_change = true;
   c.eval_batch_size = 33;
   c.tensorboard = false;
+  c.sample_log = true;
   c.trace_steps = "5:8";
   c.runtime.backend = dist::Backend::kMpi;
   c.runtime.threads = 2;
@@ -166,6 +167,7 @@ TEST(Config, IniRoundTripKeepsEverySetting) {
   c.bucket_mb = 0.25;
   c.overlap_sync = false;
   c.sparse_embedding = true;
+  c.bf16_allreduce = true;
   const auto b = config_from_ini(to_ini(c), "test");
   EXPECT_EQ(b.data_dir, c.data_dir);
   EXPECT_EQ(b.checkpoint_dir, c.checkpoint_dir);
@@ -196,6 +198,7 @@ TEST(Config, IniRoundTripKeepsEverySetting) {
   EXPECT_EQ(b.allow_data_change, c.allow_data_change);
   EXPECT_EQ(b.eval_batch_size, c.eval_batch_size);
   EXPECT_EQ(b.tensorboard, c.tensorboard);
+  EXPECT_EQ(b.sample_log, c.sample_log);
   EXPECT_EQ(b.trace_steps, c.trace_steps);
   EXPECT_EQ(b.runtime.backend, c.runtime.backend);
   EXPECT_EQ(b.runtime.threads, c.runtime.threads);
@@ -204,6 +207,7 @@ TEST(Config, IniRoundTripKeepsEverySetting) {
   EXPECT_EQ(b.bucket_mb, c.bucket_mb);
   EXPECT_EQ(b.overlap_sync, c.overlap_sync);
   EXPECT_EQ(b.sparse_embedding, c.sparse_embedding);
+  EXPECT_EQ(b.bf16_allreduce, c.bf16_allreduce);
 }
 
 // Every flag --help lists is a key of the written INI, once.

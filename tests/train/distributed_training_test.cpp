@@ -1,6 +1,7 @@
 // The trainer under mpirun with 1, 2 and 3 ranks, on synthetic shards.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 
@@ -170,10 +171,57 @@ TEST_F(DistributedTraining, SparseEmbeddingSyncGivesTheDenseUpdate) {
           << "step " << step << " gradient " << i << " max diff " << (gd - gs).abs().max().item<float>();
       auto meaningful = gd.abs() > 1e-5;
       auto diff = (pd[i] - ps[i]).abs().masked_select(meaningful);
-      if (diff.numel() > 0) EXPECT_LT(diff.max().item<float>(), 1e-5) << "step " << step << " parameter " << i;
+      if (diff.numel() > 0) {
+        EXPECT_LT(diff.max().item<float>(), 1e-5) << "step " << step << " parameter " << i;
+      }
     }
     // Every rank summed the same rows in the same order: identical replicas.
     EXPECT_TRUE(dist::tensors_identical_across_ranks(comm_, sparse_model->parameters()));
+  }
+}
+
+// --bf16-allreduce: from the same parameters the first step's gradients are
+// the float allreduce's to bfloat16 rounding (relative 2^-8 per rounding; the
+// bound below allows a few roundings on the largest element of each
+// parameter), and over several steps the replicas stay identical and the
+// global gradient norm stays within 1% of the float path's.
+TEST_F(DistributedTraining, Bfloat16AllreduceRoundsTheFloatGradients) {
+  auto c = config();
+  auto float_model = build_replica(c, comm_);
+  auto bf16_model = build_replica(c, comm_);
+  StepOptions options;
+  options.sync.bucket_bytes = 20000;
+  options.sync.overlap = true;
+  TrainStep float_step(float_model, comm_, options);
+  options.sync.wire_dtype = torch::kBFloat16;
+  TrainStep bf16_step(bf16_model, comm_, options);
+  EXPECT_EQ(bf16_step.sync().wire_dtype(), torch::kBFloat16);
+  EXPECT_EQ(bf16_step.sync().bytes(), float_step.sync().bytes());  // the buffer stays float
+
+  const int64_t batch = 12;
+  torch::manual_seed(7);
+  for (int step = 0; step < 3; ++step) {
+    auto tokens = torch::randint(3, spec_.vocab_size, {batch, spec_.sentence_size}, torch::kLong);
+    tokens.slice(1, 8).zero_();
+    auto labels = torch::randint(0, 2, {batch}, torch::kLong);
+    const auto mine = data::block_of(batch, comm_.rank(), comm_.size());
+    auto my_tokens = tokens.slice(0, mine.begin, mine.end);
+    const auto f = float_step.run(my_tokens, labels.slice(0, mine.begin, mine.end), batch, c.learning_rate);
+    const auto b = bf16_step.run(my_tokens, labels.slice(0, mine.begin, mine.end), batch, c.learning_rate);
+    EXPECT_EQ(bf16_step.sync().last_volume().dense_bytes * 2, float_step.sync().last_volume().dense_bytes);
+    EXPECT_NEAR(b.grad_norm, f.grad_norm, 0.01 * f.grad_norm) << "step " << step;
+    if (step == 0) {
+      const auto pf = float_model->parameters();
+      const auto pb = bf16_model->parameters();
+      for (size_t i = 0; i < pf.size(); ++i) {
+        const auto& gf = pf[i].grad();
+        const auto& gb = pb[i].grad();
+        const double largest = gf.abs().max().item<double>();
+        const double diff = (gf - gb).abs().max().item<double>();
+        EXPECT_LE(diff, 4 * comm_.size() * std::ldexp(1.0, -8) * largest) << "gradient " << i;
+      }
+    }
+    EXPECT_TRUE(dist::tensors_identical_across_ranks(comm_, bf16_model->parameters()));
   }
 }
 
