@@ -26,7 +26,7 @@ cd "$shared"
 for k in 1 2 3; do link_rate "$k" 100mbit; done
 limited() { on_host "$1" tc qdisc show dev mn0 | grep -q "tbf .*rate 100Mbit"; }
 check "the links are limited: $(on_host 2 tc qdisc show dev mn0 | head -1)" limited 1 && limited 2 && limited 3
-iters=8 warmup=3  # distgru-bench's allreduce warm-up
+iters=4 warmup=3  # distgru-bench's allreduce warm-up
 # A 2 MB gradient (a 5000 x 100 embedding and a small GRU); random values.
 sizes=(--vocab 5000 --embed 100 --hidden 16 --attention 8 --sentence 32 --batch 8)
 
