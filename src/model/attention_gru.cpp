@@ -10,6 +10,9 @@ AttentionGRUImpl::AttentionGRUImpl(const ModelConfig& config) : config_(config) 
   DISTGRU_CHECK(config.embed_dim > 0 && config.hidden_size > 0 && config.attention_size > 0 &&
                     config.num_classes >= 2,
                 "model: sizes must be positive and num_classes >= 2");
+  for (const double p : {config.dropout.embedding, config.dropout.word, config.dropout.encoder, config.dropout.output}) {
+    DISTGRU_CHECK(p >= 0.0 && p < 1.0, "model: dropout rate " + std::to_string(p) + " is not in [0, 1)");
+  }
   embedding_ = register_module(
       "embedding", torch::nn::Embedding(config.vocab_size, config.embed_dim));
   encoder_ = register_module(
@@ -33,7 +36,16 @@ void AttentionGRUImpl::reset_embedding() {
 ModelOutput AttentionGRUImpl::forward(const torch::Tensor& tokens) {
   DISTGRU_CHECK(tokens.dim() == 2, "model: tokens must be [batch, time]");
   auto embedded = embedding_->forward(tokens);                 // [B,T,E]
+  const bool drop = is_training() && config_.dropout.any();
+  const int64_t batch = tokens.size(0), time = tokens.size(1);
+  if (drop) {
+    // Words first, then components, then the encoder's outputs and the
+    // context: the masks are drawn in this order from one generator.
+    embedded = dropout(embedded, config_.dropout.word, {batch, time, 1}, noise_);
+    embedded = dropout(embedded, config_.dropout.embedding, embedded.sizes(), noise_);
+  }
   auto states = encode(embedded);                                // [B,T,2H]
+  if (drop) states = dropout(states, config_.dropout.encoder, states.sizes(), noise_);
   auto scores = attention_score_->forward(
                     torch::relu(attention_hidden_->forward(states)))
                     .squeeze(-1);                                // [B,T]
@@ -44,6 +56,7 @@ ModelOutput AttentionGRUImpl::forward(const torch::Tensor& tokens) {
   }
   auto weights = torch::softmax(scores, /*dim=*/1);              // [B,T]
   auto context = torch::bmm(weights.unsqueeze(1), states).squeeze(1);  // [B,2H]
+  if (drop) context = dropout(context, config_.dropout.output, context.sizes(), noise_);
   return {classifier_->forward(context), weights};
 }
 

@@ -5,6 +5,8 @@
 //                                                       fast_gru.h on CPU, cuDNN on CUDA)
 //   Attend  -> weights [B,T] -> context [B,2H]         (MLP 2H->A ReLU, A->1; softmax over time)
 //   Predict -> logits [B,C]                            (Linear 2H->C)
+// While training, optional dropout (dropout.h) on the embedded words, the
+// GRU's outputs and the context; none at evaluation.
 // Padded positions are masked out of the attention softmax by default, so the
 // weights of a review sum to one over its real tokens only.
 
@@ -14,6 +16,7 @@
 #include <string>
 
 #include "data/vocabulary.h"
+#include "model/dropout.h"
 
 namespace distgru::model {
 
@@ -35,6 +38,7 @@ struct ModelConfig {
   // gradients); CUDA tensors always use cuDNN through torch::nn::GRU.
   // Parameters are the same either way.
   bool fast_gru = true;
+  DropoutRates dropout;  // training only; not part of the shape
 };
 
 struct ModelOutput {
@@ -55,6 +59,11 @@ class AttentionGRUImpl : public torch::nn::Module {
   // Uniform(-1, 1) embedding as the tutorial; default init elsewhere.
   void reset_embedding();
 
+  // The generator the next training forwards draw their dropout masks from
+  // (dropout_generator(): one per step); without one, the default CPU
+  // generator. Unused at evaluation or with no dropout.
+  void set_dropout_generator(std::optional<at::Generator> generator) { noise_ = std::move(generator); }
+
   const ModelConfig& config() const { return config_; }
   torch::nn::Embedding& embedding() { return embedding_; }
   torch::nn::GRU& encoder() { return encoder_; }
@@ -66,6 +75,7 @@ class AttentionGRUImpl : public torch::nn::Module {
   torch::nn::Linear attention_hidden_{nullptr};
   torch::nn::Linear attention_score_{nullptr};
   torch::nn::Linear classifier_{nullptr};
+  std::optional<at::Generator> noise_;
 };
 TORCH_MODULE(AttentionGRU);
 

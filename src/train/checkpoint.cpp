@@ -61,7 +61,8 @@ CheckpointContents read_header(torch::serialize::InputArchive& in, const std::st
   position.world_size = static_cast<int>(read_long(in, "state/world_size"));
   c.state.best_metric = read_double(in, "state/best_metric");
   c.state.best_step = read_long(in, "state/best_step");
-  torch::Tensor pending;
+  torch::Tensor pending, since_best;
+  if (in.try_read("state/validations_since_best", since_best)) c.state.validations_since_best = since_best.item<int64_t>();
   c.state.validation_pending = in.try_read("state/validation_pending", pending) && pending.item<int64_t>() != 0;
   c.state.data_fingerprint = read_text(in, "data/fingerprint");
   c.state.vocab_fingerprint = read_text(in, "data/vocab_fingerprint");
@@ -160,6 +161,7 @@ void save_checkpoint(const std::string& path, torch::nn::Module& model,
   out.write("state/global_batch", scalar(position.global_batch));
   out.write("state/best_metric", scalar(state.best_metric));
   out.write("state/best_step", scalar(state.best_step));
+  out.write("state/validations_since_best", scalar(state.validations_since_best));
   out.write("state/validation_pending", scalar(static_cast<int64_t>(state.validation_pending)));
   out.write("data/fingerprint", bytes_of(state.data_fingerprint));
   out.write("data/vocab_fingerprint", bytes_of(state.vocab_fingerprint));

@@ -27,6 +27,9 @@ struct TrainState {
   data::EpochPosition position;  // where the next batch comes from (data/epoch_cursor.h)
   double best_metric = 0.0;      // best validation score so far (higher is better)
   int64_t best_step = -1;        // step of best.pt, -1 when none yet
+  // Validations since the last improvement (--early-stop-patience); 0 in
+  // checkpoints of earlier versions.
+  int64_t validations_since_best = 0;
   // A stop signal cut the validation due after `step` short: the resumed run
   // validates first.
   bool validation_pending = false;

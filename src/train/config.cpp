@@ -34,13 +34,30 @@ OptionTable<TrainConfig> make_table() {
       .add(optim, "lr-final-fraction", &C::lr_final_fraction,
            "learning rate at the last step, as a share of --lr (linear and cosine)", in_range(0, 1, true))
       .add(optim, "clip-grad-norm", &C::clip_grad_norm, "clip the global gradient norm (0: off)", non_negative<double>)
+      .add(optim, "weight-decay", &C::weight_decay,
+           "decoupled weight decay (AdamW): each step the weight matrices shrink by lr x this; biases and the "
+           "embedding are not decayed (0: plain Adam)",
+           non_negative<double>)
       .add(optim, "epochs", &C::epochs, "epochs over the training split", non_negative<int64_t>)
       .add(optim, "steps", &C::steps, "total steps; > 0 overrides --epochs", non_negative<int64_t>)
       .add(optim, "seed", &C::seed, "seed for initialisation and data order", {}, kSplitOrOrder)
       .add(optim, "val-fraction", &C::val_fraction, "share of the training reviews held out for validation",
            in_range(0, 1, false), kSplitOrOrder)
       .add(optim, "select-metric", &C::select_metric,
-           "validation metric that picks best.pt: " + choice_list<SelectMetric>(" | ", " | "));
+           "validation metric that picks best.pt: " + choice_list<SelectMetric>(" | ", " | "))
+      .add(optim, "early-stop-patience", &C::early_stop_patience,
+           "stop training after this many validations in a row without improving --select-metric, then score "
+           "the test set with the best parameters (0: never)",
+           non_negative<int64_t>);
+  const std::string reg = "Regularisation (while training; none at evaluation)";
+  t.add(reg, "dropout-word", &C::dropout_word,
+        "share of words whose whole embedding vector is zeroed (word dropout, SpatialDropout1D)", in_range(0, 1, false))
+      .add(reg, "dropout-embedding", &C::dropout_embedding, "dropout on each component of the embedded words",
+           in_range(0, 1, false))
+      .add(reg, "dropout-encoder", &C::dropout_encoder, "dropout on the GRU's outputs before attention",
+           in_range(0, 1, false))
+      .add(reg, "dropout-output", &C::dropout_output, "dropout on the attended context before the output layer",
+           in_range(0, 1, false));
   t.add(sched, "log-every", &C::log_every, "log progress every L steps", positive<int64_t>)
       .add(sched, "eval-every", &C::eval_every, "validate every M steps (0: every epoch)", non_negative<int64_t>)
       .add(sched, "checkpoint-every", &C::checkpoint_every, "checkpoint every K steps (0: only at the end)",
@@ -133,6 +150,7 @@ model::ModelConfig model_config(const TrainConfig& c) {
   m.hidden_size = c.hidden_size;
   m.attention_size = c.attention_size;
   m.mask_padding = c.mask_padding;
+  m.dropout = {c.dropout_embedding, c.dropout_word, c.dropout_encoder, c.dropout_output};
   return m;
 }
 

@@ -65,11 +65,20 @@ struct TrainConfig {
   int64_t warmup_steps = 0;              // linear warm-up before the schedule
   double lr_final_fraction = 0.0;        // where linear/cosine end, as a share of --lr
   double clip_grad_norm = kDefaultClipGradNorm;  // 0 disables clipping
+  double weight_decay = 0.0;             // AdamW's decoupled decay of the weight matrices (train_step.h)
+
+  // Regularisation: dropout rates while training (model/dropout.h).
+  double dropout_embedding = 0.0;
+  double dropout_word = 0.0;
+  double dropout_encoder = 0.0;
+  double dropout_output = 0.0;
+
   int64_t epochs = kDefaultEpochs;
   int64_t steps = 0;                     // > 0 overrides epochs
   uint64_t seed = kDefaultSeed;
   double val_fraction = kDefaultValFraction;  // tail of the training split held out
   SelectMetric select_metric = SelectMetric::kAccuracy;
+  int64_t early_stop_patience = 0;       // stop after this many validations without improvement (0: never)
 
   // Schedule.
   int64_t log_every = kDefaultLogEvery;

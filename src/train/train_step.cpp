@@ -28,6 +28,8 @@ StepOptions StepOptions::of(const TrainConfig& c) {
   o.sync.overlap = c.overlap_sync;
   o.sparse_embedding = c.sparse_embedding;
   if (c.bf16_allreduce) o.sync.wire_dtype = torch::kBFloat16;
+  o.weight_decay = c.weight_decay;
+  o.seed = c.seed;
   return o;
 }
 
@@ -41,7 +43,7 @@ void check_step_finite(int64_t step, const StepResult& result, double loss) {
 }
 
 TrainStep::TrainStep(model::AttentionGRU& model, dist::Communicator& comm, StepOptions options)
-    : model_(model), options_(options), params_(model->parameters()) {
+    : model_(model), options_(options), params_(model->parameters()), rank_(comm.rank()) {
   // The rate is set before every step (lr_schedule.h); this one is never used.
   optimizer_ = std::make_unique<torch::optim::Adam>(params_, torch::optim::AdamOptions(1e-3));
   if (options_.sparse_embedding) {
@@ -52,16 +54,23 @@ TrainStep::TrainStep(model::AttentionGRU& model, dist::Communicator& comm, StepO
     DISTGRU_CHECK(options_.sync.sparse_rows >= 0, "--sparse-embedding: the model has no embedding parameter");
   }
   sync_ = std::make_unique<dist::GradientSync>(comm, params_, options_.sync);
+  DISTGRU_CHECK(options_.weight_decay >= 0, "weight decay must be >= 0");
+  for (const auto& p : params_) {
+    if (p.dim() >= 2 && !p.is_same(model_->embedding()->weight)) decayed_.push_back(p);
+  }
 }
 
 TrainStep::~TrainStep() = default;
 
 StepResult TrainStep::run(const torch::Tensor& tokens, const torch::Tensor& labels, int64_t global_batch,
-                          double lr) {
+                          double lr, int64_t step) {
   StepResult result;
   result.times.start = std::chrono::system_clock::now();
   auto mark = Clock::now();
   sync_->begin_backward();  // zeroes (or clears) every gradient, as zero_grad()
+  if (model_->config().dropout.any()) {
+    model_->set_dropout_generator(model::dropout_generator(options_.seed, step, rank_));
+  }
   auto out = model_->forward(tokens);
   // Sum over local samples / global batch: the allreduced SUM is then exactly
   // the gradient of the global-batch mean, however samples are split.
@@ -83,6 +92,10 @@ StepResult TrainStep::run(const torch::Tensor& tokens, const torch::Tensor& labe
   if (result.applied) {
     for (auto& group : optimizer_->param_groups()) {
       static_cast<torch::optim::AdamOptions&>(group.options()).lr(lr);
+    }
+    if (options_.weight_decay > 0) {
+      torch::NoGradGuard no_grad;
+      for (auto& p : decayed_) p.mul_(1.0 - lr * options_.weight_decay);
     }
     try {
       optimizer_->step();

@@ -4,7 +4,8 @@
 // global batch, the loss summed over it and divided by the GLOBAL batch,
 // backward with each gradient bucket allreduced as soon as it is filled
 // (distributed/gradient_sync.h), clipping of the global gradient norm, and
-// Adam at the rate given. Summing the ranks' gradients then gives exactly the
+// Adam at the rate given, with decoupled weight decay (AdamW: Loshchilov &
+// Hutter, ICLR 2019) on the weight matrices when asked. Summing the ranks' gradients then gives exactly the
 // gradient of the mean loss over the global batch, however its samples are
 // split, so the replicas stay identical.
 //
@@ -29,8 +30,16 @@ struct StepOptions {
   dist::GradientSyncOptions sync;
 
   bool sparse_embedding = false;  // the embedding's gradient synced as rows (gradient_sync.h)
+  // AdamW's lambda: before each update every weight matrix except the
+  // embedding shrinks by lr * weight_decay (torch.optim.AdamW's order); biases
+  // and the embedding are not decayed. 0: plain Adam.
+  double weight_decay = 0.0;
+  // Seeds the dropout masks: step s on rank r draws from
+  // model::dropout_generator(seed, s, r) (model/dropout.h).
+  uint64_t seed = 0;
 
-  // --clip-grad-norm, --bucket-mb, --overlap-sync, --sparse-embedding and --bf16-allreduce.
+  // --clip-grad-norm, --bucket-mb, --overlap-sync, --sparse-embedding, --bf16-allreduce,
+  // --weight-decay and --seed.
   static StepOptions of(const TrainConfig& config);
 };
 
@@ -69,8 +78,10 @@ class TrainStep {
   // collective: one optimiser step on this rank's samples (tokens [b, T] and
   // labels [b] on the model's device; b is this rank's share of
   // `global_batch`), at learning rate `lr`; none when the gradient is not
-  // finite (StepResult::applied).
-  StepResult run(const torch::Tensor& tokens, const torch::Tensor& labels, int64_t global_batch, double lr);
+  // finite (StepResult::applied). `step` (the step being taken, from 1)
+  // picks the dropout masks, so a resumed run draws the same ones.
+  StepResult run(const torch::Tensor& tokens, const torch::Tensor& labels, int64_t global_batch, double lr,
+                 int64_t step = 0);
 
   torch::optim::Adam& optimizer() { return *optimizer_; }
   const dist::GradientSync& sync() const { return *sync_; }
@@ -80,6 +91,8 @@ class TrainStep {
   // Constant after construction.
   StepOptions options_;
   std::vector<torch::Tensor> params_;
+  std::vector<torch::Tensor> decayed_;  // the weight matrices weight_decay shrinks
+  int rank_ = 0;
   std::unique_ptr<torch::optim::Adam> optimizer_;
   std::unique_ptr<dist::GradientSync> sync_;
 };

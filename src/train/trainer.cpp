@@ -106,9 +106,19 @@ int Trainer::validate() {
   if (r.interrupted_by != 0) return r.interrupted_by;
   validated_at_ = state_.step;
   const bool improved = best_.offer(r, state_.step, model_->parameters());
+  state_.validations_since_best = improved ? 0 : state_.validations_since_best + 1;
   spdlog::info("validation at step {}: accuracy {:.4f} auc {:.4f} loss {:.4f}{}", state_.step, r.accuracy, r.auc,
                r.loss, improved ? " (best so far)" : "");
   if (log_) log_->evaluation(record_of(r, state_.step, "validation"));
+  if (config_.early_stop_patience > 0) {
+    // Rank 0's count decides for every rank (each computed the same scores,
+    // but no rank may ever stop alone); validation is collective already,
+    // so this makes no rank wait.
+    auto count = torch::full({1}, state_.validations_since_best,
+                             torch::TensorOptions().dtype(torch::kLong).device(comm_.device()));
+    comm_.broadcast(count, 0);
+    state_.validations_since_best = count.to(torch::kCPU).item<int64_t>();
+  }
   if (!improved) return 0;
   state_.best_metric = best_.score();
   state_.best_step = best_.step();
@@ -156,14 +166,14 @@ TrainResult Trainer::run() {
   }
   torch::Tensor tokens, labels;
   model_->train();
-  while (!schedule_.finished(state_.step, cursor_.epoch())) {
+  while (!schedule_.finished(state_.step, cursor_.epoch()) && !early_stop_due()) {
     const auto batch_begin = std::chrono::system_clock::now();
     const auto rows = cursor_.next_batch();
     data_.batch(rows, comm_.device(), tokens, labels);
     const auto batch_end = std::chrono::system_clock::now();
     last_lr_ = learning_rate_at(config_.lr_schedule, config_.learning_rate, state_.step, schedule_.total_steps(),
                                 config_.warmup_steps, config_.lr_final_fraction);
-    const auto stepped = step_->run(tokens, labels, config_.batch_size, last_lr_);
+    const auto stepped = step_->run(tokens, labels, config_.batch_size, last_lr_, state_.step + 1);
     const auto agreed = agree_after_step(comm_, stepped.local_loss, runtime::stop_signal());
     check_step_finite(state_.step + 1, stepped, agreed.loss);
     ++state_.step;
@@ -198,6 +208,12 @@ TrainResult Trainer::run() {
       return result;
     }
     clock.resume();
+  }
+  if (early_stop_due()) {
+    spdlog::info("early stop at step {}: validation {} has not improved for {} validations "
+                 "(--early-stop-patience {}; best {:.4f} at step {})",
+                 state_.step, choice_name(config_.select_metric), state_.validations_since_best,
+                 config_.early_stop_patience, best_.score(), best_.step());
   }
   result.steps = state_.step - first_step;
   result.train_seconds = clock.training_seconds();

@@ -67,6 +67,11 @@ class Trainer {
   // Validates the parameters as they are; returns the stop signal that cut
   // it short (0: it finished).
   int validate();
+  // --early-stop-patience validations in a row without improvement (the same
+  // on every rank: validate() takes rank 0's count).
+  bool early_stop_due() const {
+    return config_.early_stop_patience > 0 && state_.validations_since_best >= config_.early_stop_patience;
+  }
   void save_checkpoint();
   // The end of a run stopped by `signal`: rank 0's checkpoint, then every
   // rank past a barrier. Returns `signal`.

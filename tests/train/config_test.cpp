@@ -159,6 +159,12 @@ TEST(Config, IniRoundTripKeepsEverySetting) {
   c.eval_batch_size = 33;
   c.tensorboard = false;
   c.sample_log = true;
+  c.weight_decay = 0.0125;
+  c.early_stop_patience = 3;
+  c.dropout_word = 0.1;
+  c.dropout_embedding = 0.2;
+  c.dropout_encoder = 0.3;
+  c.dropout_output = 0.4;
   c.trace_steps = "5:8";
   c.runtime.backend = dist::Backend::kMpi;
   c.runtime.threads = 2;
@@ -199,6 +205,12 @@ TEST(Config, IniRoundTripKeepsEverySetting) {
   EXPECT_EQ(b.eval_batch_size, c.eval_batch_size);
   EXPECT_EQ(b.tensorboard, c.tensorboard);
   EXPECT_EQ(b.sample_log, c.sample_log);
+  EXPECT_EQ(b.weight_decay, c.weight_decay);
+  EXPECT_EQ(b.early_stop_patience, c.early_stop_patience);
+  EXPECT_EQ(b.dropout_word, c.dropout_word);
+  EXPECT_EQ(b.dropout_embedding, c.dropout_embedding);
+  EXPECT_EQ(b.dropout_encoder, c.dropout_encoder);
+  EXPECT_EQ(b.dropout_output, c.dropout_output);
   EXPECT_EQ(b.trace_steps, c.trace_steps);
   EXPECT_EQ(b.runtime.backend, c.runtime.backend);
   EXPECT_EQ(b.runtime.threads, c.runtime.threads);

@@ -270,12 +270,23 @@ TEST_F(DistributedTraining, CheckpointsAndResumeAuto) {
 
 // Training 2K steps straight equals K steps, a stop, a resume and K more: the
 // same per-step losses and the same final parameters, bit for bit.
-TEST_F(DistributedTraining, ResumeIsBitExactOnTheSameWorldSize) {
+// Also with every dropout and weight decay on: the masks are a function of
+// (seed, step, rank), so the resumed run draws the ones the straight run drew.
+class ResumeBitExact : public DistributedTraining, public ::testing::WithParamInterface<bool> {};
+
+TEST_P(ResumeBitExact, OnTheSameWorldSize) {
   auto c = config();
   c.log_every = 1;
   c.eval_every = 3;
   c.checkpoint_every = 4;
   c.steps = 10;  // crosses an epoch boundary (6 steps per epoch at 1-3 ranks)
+  if (GetParam()) {
+    c.dropout_word = 0.1;
+    c.dropout_embedding = 0.1;
+    c.dropout_encoder = 0.2;
+    c.dropout_output = 0.3;
+    c.weight_decay = 0.05;
+  }
   c.checkpoint_dir = root_ + "/straight";
   { Trainer(c, comm_).run(); }
   c.checkpoint_dir = root_ + "/resumed";
@@ -306,6 +317,73 @@ TEST_F(DistributedTraining, ResumeIsBitExactOnTheSameWorldSize) {
   load_checkpoint(root_ + "/resumed/ckpt-00000010.pt", *b, nullptr);
   auto pa = a->parameters(), pb = b->parameters();
   for (size_t i = 0; i < pa.size(); ++i) EXPECT_TRUE(torch::equal(pa[i], pb[i])) << "parameter " << i;
+}
+
+INSTANTIATE_TEST_SUITE_P(DistributedTraining, ResumeBitExact, ::testing::Values(false, true),
+                         [](const auto& info) { return info.param ? "WithDropoutAndWeightDecay" : "Plain"; });
+
+// --weight-decay: from the same parameters and batch, a step with decay lambda
+// differs from plain Adam's by exactly -lr * lambda * (the old weight) on the
+// weight matrices (AdamW shrinks before the Adam update, which does not
+// depend on the weight), and not at all on biases and the embedding.
+TEST_F(DistributedTraining, WeightDecayShrinksOnlyTheWeightMatrices) {
+  auto c = config();
+  auto plain_model = build_replica(c, comm_);
+  auto decayed_model = build_replica(c, comm_);
+  StepOptions options;
+  TrainStep plain(plain_model, comm_, options);
+  options.weight_decay = 0.5;
+  TrainStep decayed(decayed_model, comm_, options);
+  std::vector<torch::Tensor> before;
+  for (const auto& p : plain_model->parameters()) before.push_back(p.detach().clone());
+  const int64_t batch = 12;
+  torch::manual_seed(3);
+  auto tokens = torch::randint(3, spec_.vocab_size, {batch, spec_.sentence_size}, torch::kLong);
+  auto labels = torch::randint(0, 2, {batch}, torch::kLong);
+  const auto mine = data::block_of(batch, comm_.rank(), comm_.size());
+  const double lr = 0.01;
+  plain.run(tokens.slice(0, mine.begin, mine.end), labels.slice(0, mine.begin, mine.end), batch, lr, 1);
+  decayed.run(tokens.slice(0, mine.begin, mine.end), labels.slice(0, mine.begin, mine.end), batch, lr, 1);
+  const auto pp = plain_model->named_parameters();
+  const auto pd = decayed_model->named_parameters();
+  int decayed_count = 0;
+  for (size_t i = 0; i < pp.size(); ++i) {
+    const auto& name = pp[i].key();
+    const auto diff = pd[i].value() - pp[i].value();
+    if (before[i].dim() >= 2 && name != "embedding.weight") {
+      EXPECT_TRUE(torch::allclose(diff, -lr * 0.5 * before[i], 1e-4, 1e-7)) << name;
+      ++decayed_count;
+    } else {
+      EXPECT_TRUE(torch::equal(pd[i].value(), pp[i].value())) << name << " must not be decayed";
+    }
+  }
+  EXPECT_EQ(decayed_count, 7);  // the GRU's 4 matrices, the attention MLP's 2, the output layer's
+}
+
+// --early-stop-patience 2 with a rate too small to change any score: the
+// first validation is the best, the next two do not improve on it, and every
+// rank stops after step 3 (of 20), then scores the test set; a resume of the
+// finished run trains no further.
+TEST_F(DistributedTraining, EarlyStopEndsEveryRankAtTheSameStep) {
+  auto c = config();
+  c.learning_rate = 1e-12;
+  c.steps = 20;
+  c.eval_every = 1;
+  c.early_stop_patience = 2;
+  c.checkpoint_dir = root_ + "/early";
+  const auto result = Trainer(c, comm_).run();
+  EXPECT_EQ(result.steps, 3);
+  EXPECT_EQ(result.model_step, 1);  // the best validation's parameters
+  ASSERT_TRUE(result.test.has_value());
+  const auto steps = dist::allgather_values(comm_, {static_cast<double>(result.steps)});
+  for (double s : steps) EXPECT_EQ(s, 3.0);
+  c.resume = "auto";
+  EXPECT_EQ(Trainer(c, comm_).run().steps, 0);
+  c.checkpoint_dir = root_ + "/no_early";  // the same run without patience goes on
+  c.resume = "";
+  c.early_stop_patience = 0;
+  c.steps = 5;
+  EXPECT_EQ(Trainer(c, comm_).run().steps, 5);
 }
 
 TEST_F(DistributedTraining, StopSignalCheckpointsAtTheSameStepOnEveryRank) {
