@@ -2,6 +2,7 @@
 
 #include <cerrno>
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <vector>
@@ -25,9 +26,22 @@ GloveStats load_glove(const std::string& path, const data::Vocabulary& vocab,
   std::string line;
   std::vector<float> values;
   int64_t line_no = 0;
+  int64_t promised = -1;  // fastText's header: the vectors that follow
   while (std::getline(in, line)) {
     ++line_no;
     if (line.empty()) continue;
+    if (line_no == 1) {
+      // "N E": two integers and nothing else (a GloVe line has a word and E floats).
+      long long n = 0, e = 0;
+      char rest = 0;
+      if (std::sscanf(line.c_str(), "%lld %lld %c", &n, &e, &rest) == 2 && line.find('.') == std::string::npos) {
+        DISTGRU_CHECK(e == dim, path + ":1: the header says " + std::to_string(e) +
+                                    "-dimensional vectors but the embedding size is " + std::to_string(dim));
+        promised = n;
+        stats.header = true;
+        continue;
+      }
+    }
     const auto space = line.find(' ');
     DISTGRU_CHECK(space != std::string::npos,
                   path + ":" + std::to_string(line_no) + ": expected 'word v1 ... vN'");
@@ -60,6 +74,9 @@ GloveStats load_glove(const std::string& path, const data::Vocabulary& vocab,
     for (int64_t j = 0; j < dim; ++j) rows[id][j] = values[j];
     ++stats.matched;
   }
+  DISTGRU_CHECK(promised < 0 || promised == stats.lines,
+                path + ": the header promises " + std::to_string(promised) + " vectors but " +
+                    std::to_string(stats.lines) + " follow (a truncated or concatenated file?)");
   weight.copy_(cpu);
   return stats;
 }

@@ -16,7 +16,9 @@ OptionTable<TrainConfig> make_table() {
   // are compared instead (settings_agreement_text); only rank 0 reads --glove.
   t.add(data, "data", &C::data_dir, "directory written by distgru-prepare", {}, kRankLocal)
       .add(data, "checkpoint-dir", &C::checkpoint_dir, "checkpoints, metrics.jsonl and evaluation results")
-      .add(data, "glove", &C::glove, "GloVe text file to initialise the embedding (optional)", {}, kRankLocal)
+      .add(data, "glove", &C::glove,
+           "word-vector text file to initialise the embedding: GloVe's format or fastText's .vec (optional)", {},
+           kRankLocal)
       .add(data, "verify-checksums", &C::verify_checksums, "check shards against manifest.json");
   t.add(model, "vocab-size", &C::vocab_size, "vocabulary size (must match the data)", positive<int64_t>, kModelShape)
       .add(model, "sentence-size", &C::sentence_size, "tokens per review (must match the data)", positive<int64_t>, kModelShape)

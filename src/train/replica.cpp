@@ -16,7 +16,10 @@ model::AttentionGRU build_replica(const TrainConfig& config, dist::Communicator&
     const auto vocab =
         data::Vocabulary::load((std::filesystem::path(config.data_dir) / "vocab.txt").string());
     const auto stats = model::load_glove(config.glove, vocab, model->embedding()->weight);
-    spdlog::info("glove: {} vectors read, {} vocabulary words initialised", stats.lines, stats.matched);
+    spdlog::info("word vectors: {} ({}): {} vectors read; {} of the {} vocabulary ids initialised ({:.1f}%), "
+                 "the rest random",
+                 config.glove, stats.header ? "fastText .vec" : "GloVe text", stats.lines, stats.matched,
+                 vocab.vocab_size(), 100.0 * stats.matched / vocab.vocab_size());
   }
   model->to(comm.device());
   dist::broadcast_tensors(comm, model->parameters(), 0);

@@ -36,6 +36,41 @@ TEST(Glove, CopiesVectorsOfKnownWords) {
   std::remove(path.c_str());
 }
 
+// fastText's .vec: a header "N E" first, then GloVe's lines.
+TEST(Glove, ReadsFastTextVecWithItsHeader) {
+  auto vocab = small_vocab();
+  auto path = write_file("distgru_glove_vec.txt", "3 3\ngood 1 2 3\n</s> 0 0 0\nfilm 4 5 6\n");
+  auto weight = torch::zeros({10, 3});
+  auto stats = load_glove(path, vocab, weight);
+  EXPECT_TRUE(stats.header);
+  EXPECT_EQ(stats.lines, 3);
+  EXPECT_EQ(stats.matched, 2);
+  EXPECT_TRUE(torch::equal(weight[vocab.id("film")], torch::tensor({4.0f, 5.0f, 6.0f})));
+  std::remove(path.c_str());
+}
+
+TEST(Glove, AVecHeaderOfAnotherSizeOrCountIsRefused) {
+  auto vocab = small_vocab();
+  auto weight = torch::zeros({10, 3});
+  auto wrong_size = write_file("distgru_glove_vec_size.txt", "2 300\ngood 1 2 3\nbad 1 2 3\n");
+  try {
+    load_glove(wrong_size, vocab, weight);
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find(wrong_size + ":1: the header says 300-dimensional"), std::string::npos)
+        << e.what();
+  }
+  auto truncated = write_file("distgru_glove_vec_count.txt", "5 3\ngood 1 2 3\nbad 1 2 3\n");
+  try {
+    load_glove(truncated, vocab, weight);
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("header promises 5 vectors but 2 follow"), std::string::npos) << e.what();
+  }
+  std::remove(wrong_size.c_str());
+  std::remove(truncated.c_str());
+}
+
 TEST(Glove, WrongDimensionNamesFileAndLine) {
   auto vocab = small_vocab();
   auto path = write_file("distgru_glove_bad.txt", "good 1 2 3\nbad 1 2\n");
