@@ -19,6 +19,7 @@ packages=(
   slurmctld slurmd slurm-client munge slurm-wlm-basic-plugins  # the real-Slurm test (tests/slurm)
   iproute2 util-linux               # hosts made of namespaces: ip, nsenter, unshare (tests/cluster)
   python3-torch python3-h5py        # bench/: the PyTorch baseline, same LibTorch 1.13
+  fasttext                          # data/pretrain_vectors.sh: word vectors from the training reviews
   libonnx-dev libprotobuf-dev protobuf-compiler  # distgru-export's ONNX graph; TensorBoard event files
   python3-onnx python3-protobuf     # tests: onnx.checker, and reading the exports without distgru's code
 )
