@@ -51,6 +51,9 @@ Trainer::Trainer(TrainConfig config, dist::Communicator& comm, FileSystem& files
   state_.data_fingerprint = data::data_fingerprint(config_.data_dir);
   state_.vocab_fingerprint = data::vocab_fingerprint(config_.data_dir);
   resume_if_asked();
+  if (config_.sample_log && !checkpoints_.enabled() && is_root_) {
+    spdlog::warn("--sample-log 1 without --checkpoint-dir: no sample log is written");
+  }
   if (config_.sample_log && checkpoints_.enabled()) {
     sample_log_.emplace(config_.checkpoint_dir, dist::broadcast_string(comm_, run_id_), comm.rank(), comm.size(),
                         state_.step);
@@ -213,7 +216,8 @@ TrainResult Trainer::run() {
     spdlog::info("early stop at step {}: validation {} has not improved for {} validations "
                  "(--early-stop-patience {}; best {:.4f} at step {})",
                  state_.step, choice_name(config_.select_metric), state_.validations_since_best,
-                 config_.early_stop_patience, best_.score(), best_.step());
+                 config_.early_stop_patience,
+                 config_.select_metric == SelectMetric::kLoss ? -best_.score() : best_.score(), best_.step());
   }
   result.steps = state_.step - first_step;
   result.train_seconds = clock.training_seconds();

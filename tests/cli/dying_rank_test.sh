@@ -45,7 +45,7 @@ check "the job was aborted for all ranks" grep -q "aborting all ranks" "$tmp/thr
 check "no rank left behind" test -z "$(pgrep -f "^$bin/distgru-train" || true)"
 
 # 3. launch/train_local.sh --max-restarts 1: kill -9 of a rank at step 40 of
-# 80; the launcher starts again, resuming from the checkpoint of step 40.
+# 80; the launcher starts again, resuming from the newest checkpoint.
 rc=0
 DISTGRU_BIN=$bin "$src/launch/train_local.sh" -n 2 -t 1 --max-restarts 1 -- --config "$src/configs/tiny.ini" \
   --data "$tmp/data" --checkpoint-dir "$tmp/restart" --steps 80 --log-every 1 --checkpoint-every 20 \
@@ -57,6 +57,9 @@ wait "$job" || rc=$?
 grep -E "supervise:|resume:|test accuracy" "$tmp/restart.log" | cut -c1-160
 check "train_local.sh --max-restarts: the job finished (exit $rc)" test "$rc" == 0
 check "train_local.sh --max-restarts: restarted once after the killed rank" grep -q "restart 1 of 1 from the newest checkpoint" "$tmp/restart.log"
-check "train_local.sh --max-restarts: resumed at step 40, not from scratch" grep -q "resume: .*ckpt-00000040.pt at step 40" "$tmp/restart.log"
+# The kill lands at step 41 or, when the log reaches this script late (a
+# tiny step takes ~20 ms), a few steps later: after step 60 at worst.
+check "train_local.sh --max-restarts: resumed from the newest checkpoint (step 40 or 60), not from scratch" \
+  grep -qE "resume: .*ckpt-000000([46])0.pt at step \10 " "$tmp/restart.log"
 check "train_local.sh --max-restarts: trained to the end with test accuracy" grep -q "trained 80 steps\|test accuracy" "$tmp/restart.log"
 finish
