@@ -65,7 +65,7 @@ print(f"pretrain_vectors: {written} of {total} training reviews ({total - keep} 
 PY
 start=$(date +%s)
 fasttext skipgram -input "$corpus" -output "${out%.vec}" -dim "$dim" -epoch "$epoch" -minCount 1 \
-  -thread "$threads" -verbose 1
+  -thread "$threads" -verbose 1  # more than one thread: lock-free updates, not bit-reproducible
 rm -f "${out%.vec}.bin"
 sha=$(sha256sum "$out" | cut -d' ' -f1)
 /usr/bin/python3 - "$out.json" "$sha" "$data" "$dim" "$epoch" "$val_fraction" "$(( $(date +%s) - start ))" <<'PY'
