@@ -63,7 +63,8 @@ struct LinkBytes {
 };
 LinkBytes link_bytes();
 
-// The gradient sync of `o` (bucket size and overlap as distgru-train's defaults).
+// distgru-train's step options (StepOptions::of) at its defaults, with the
+// gradient sync `o` asks for.
 train::StepOptions step_options(const Options& o);
 
 // collective: max over ranks of a double.

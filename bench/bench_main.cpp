@@ -90,13 +90,12 @@ LinkBytes link_bytes() {
 }
 
 train::StepOptions step_options(const Options& o) {
-  train::StepOptions s;
-  s.clip_grad_norm = train::kDefaultClipGradNorm;
-  s.sync.bucket_bytes = static_cast<int64_t>(train::kDefaultBucketMb * 1e6);
-  s.sync.overlap = o.overlap;
-  s.sparse_embedding = o.sparse_embedding;
-  if (o.bf16_allreduce) s.sync.wire_dtype = torch::kBFloat16;
-  return s;
+  // distgru-train's own mapping from its settings, at its defaults but these.
+  train::TrainConfig c;
+  c.overlap_sync = o.overlap;
+  c.sparse_embedding = o.sparse_embedding;
+  c.bf16_allreduce = o.bf16_allreduce;
+  return train::StepOptions::of(c);
 }
 
 double max_over_ranks(dist::Communicator& comm, double value) {

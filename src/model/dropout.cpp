@@ -3,19 +3,9 @@
 #include <ATen/CPUGeneratorImpl.h>
 
 #include "common/error.h"
+#include "data/sampler.h"
 
 namespace distgru::model {
-namespace {
-
-// Steele, Lea and Flood's splitmix64 finaliser: nearby inputs give unrelated outputs.
-uint64_t splitmix64(uint64_t x) {
-  x += 0x9e3779b97f4a7c15ULL;
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-  return x ^ (x >> 31);
-}
-
-}  // namespace
 
 torch::Tensor dropout(const torch::Tensor& x, double p, at::IntArrayRef mask_shape,
                       const std::optional<at::Generator>& generator) {
@@ -33,9 +23,10 @@ torch::Tensor dropout(const torch::Tensor& x, double p, at::IntArrayRef mask_sha
 }
 
 at::Generator dropout_generator(uint64_t seed, int64_t step, int rank) {
-  const uint64_t mixed =
-      splitmix64(splitmix64(splitmix64(seed) ^ static_cast<uint64_t>(step)) ^ static_cast<uint64_t>(rank));
-  return at::make_generator<at::CPUGeneratorImpl>(mixed);
+  // The sampler's seed mixing (data/sampler.h), so a step's masks and an
+  // epoch's order come from the same hash.
+  return at::make_generator<at::CPUGeneratorImpl>(
+      data::mix_seed(seed, static_cast<uint64_t>(step), static_cast<uint64_t>(rank)));
 }
 
 }  // namespace distgru::model

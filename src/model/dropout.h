@@ -32,7 +32,8 @@ struct DropoutRates {
 torch::Tensor dropout(const torch::Tensor& x, double p, at::IntArrayRef mask_shape,
                       const std::optional<at::Generator>& generator);
 
-// A generator for one step's masks: splitmix64 of (seed, step, rank).
+// A generator for one step's masks, seeded by data::mix_seed(seed, step, rank)
+// (splitmix64, data/sampler.h).
 at::Generator dropout_generator(uint64_t seed, int64_t step, int rank);
 
 }  // namespace distgru::model

@@ -30,6 +30,11 @@ iters=4 warmup=3  # distgru-bench's allreduce warm-up
 # A 2 MB gradient (a 5000 x 100 embedding and a small GRU); random values.
 sizes=(--vocab 5000 --embed 100 --hidden 16 --attention 8 --sentence 32 --batch 8)
 
+# floor BYTES: the seconds an allreduce of BYTES between $n hosts needs at
+# least: (2(n-1)/n x BYTES - burst) / rate.
+floor() { awk -v b="$1" -v n="$n" -v burst="$burst" -v r="$rate_bits" \
+            'BEGIN { s = 2 * (n - 1) / n * b - burst; printf "%.4f", (s > 0 ? s : 0) * 8 / r }'; }
+
 for n in 2 3; do
   for wire in float bf16; do
     flags=(); [[ $wire == bf16 ]] && flags=(--bf16-allreduce)
@@ -41,9 +46,6 @@ for n in 2 3; do
       read -r _ tx0 <<<"${before[k - 1]}"; read -r _ tx1 <<<"$(link_bytes "$k")"; sent+=($((tx1 - tx0)))
     done
     busiest=$(printf '%s\n' "${sent[@]}" | sort -n | tail -1)
-    # Seconds the link needs at least for B bytes from each host: (S - burst) / rate.
-    floor() { awk -v b="$1" -v n="$n" -v burst="$burst" -v r="$rate_bits" \
-                'BEGIN { s = 2 * (n - 1) / n * b - burst; printf "%.4f", (s > 0 ? s : 0) * 8 / r }'; }
     j="ar_${n}_$wire.json"
     bytes=$(/usr/bin/python3 -c 'import json,sys; a=json.load(open(sys.argv[1]))["allreduce"]; print(int(a["bytes"]), int(a["wire_bytes"]), a["distgru_seconds"]["min"], a["mpi_seconds"]["min"])' "$j")
     read -r fp32_bytes wire_bytes ours_min mpi_min <<<"$bytes"

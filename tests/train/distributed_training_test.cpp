@@ -29,6 +29,27 @@ namespace {
 
 using dist::MpiCommunicator;
 
+// Two replicas after the same step: their synchronised gradients agree
+// within rtol/atol, and so do the updated parameters, to 1e-5, wherever the
+// gradient is more than rounding noise (Adam's g/sqrt(v) turns noise-level
+// gradients, e.g. the attention score's bias, whose gradient is exactly zero
+// in exact arithmetic, into full-size steps of either sign).
+void expect_same_update(const std::vector<torch::Tensor>& a, const std::vector<torch::Tensor>& b, double rtol,
+                        double atol, int step) {
+  ASSERT_EQ(a.size(), b.size());
+  for (size_t i = 0; i < a.size(); ++i) {
+    const auto& ga = a[i].grad();
+    const auto& gb = b[i].grad();
+    EXPECT_TRUE(torch::allclose(ga, gb, rtol, atol))
+        << "step " << step << " gradient " << i << " max diff " << (ga - gb).abs().max().item<float>();
+    auto meaningful = ga.abs() > 1e-5;
+    auto diff = (a[i] - b[i]).abs().masked_select(meaningful);
+    if (diff.numel() > 0) {
+      EXPECT_LT(diff.max().item<float>(), 1e-5) << "step " << step << " parameter " << i;
+    }
+  }
+}
+
 // Rank 0 makes the dataset; every rank learns its path.
 class DistributedTraining : public ::testing::Test {
  protected:
@@ -112,24 +133,7 @@ TEST_F(DistributedTraining, StepMatchesSingleProcessOnTheSameGlobalBatch) {
     EXPECT_GT(stepped.times.backward, 0.0);
     EXPECT_GE(stepped.times.sync, 0.0);
     EXPECT_GT(stepped.times.optimizer, 0.0);
-    pa = model_alone->parameters();
-    pt = model_together->parameters();
-    for (size_t i = 0; i < pa.size(); ++i) {
-      // The synchronised gradients agree to float rounding...
-      const auto& ga = pa[i].grad();
-      const auto& gt = pt[i].grad();
-      EXPECT_TRUE(torch::allclose(ga, gt, /*rtol=*/1e-4, /*atol=*/1e-7))
-          << "step " << step << " gradient " << i << " max diff " << (ga - gt).abs().max().item<float>();
-      // ...and so do the updated parameters, wherever the gradient is more
-      // than rounding noise (Adam's g/sqrt(v) turns noise-level gradients,
-      // e.g. the attention score's bias, whose gradient is exactly zero in
-      // exact arithmetic, into full-size steps of either sign).
-      auto meaningful = ga.abs() > 1e-5;
-      auto diff = (pa[i] - pt[i]).abs().masked_select(meaningful);
-      if (diff.numel() > 0) {
-        EXPECT_LT(diff.max().item<float>(), 1e-5) << "step " << step << " parameter " << i;
-      }
-    }
+    expect_same_update(model_alone->parameters(), model_together->parameters(), 1e-4, 1e-7, step);
   }
 }
 
@@ -162,19 +166,7 @@ TEST_F(DistributedTraining, SparseEmbeddingSyncGivesTheDenseUpdate) {
     sparse.run(my_tokens, labels.slice(0, mine.begin, mine.end), batch, c.learning_rate);
     EXPECT_EQ(sparse.sync().last_volume().sparse_rows, std::get<0>(at::_unique(my_tokens.reshape({-1}))).numel());
     EXPECT_EQ(dense.sync().last_volume().sparse_rows, 0);
-    const auto pd = dense_model->parameters();
-    const auto ps = sparse_model->parameters();
-    for (size_t i = 0; i < pd.size(); ++i) {
-      const auto& gd = pd[i].grad();
-      const auto& gs = ps[i].grad();
-      EXPECT_TRUE(torch::allclose(gd, gs, /*rtol=*/1e-5, /*atol=*/1e-8))
-          << "step " << step << " gradient " << i << " max diff " << (gd - gs).abs().max().item<float>();
-      auto meaningful = gd.abs() > 1e-5;
-      auto diff = (pd[i] - ps[i]).abs().masked_select(meaningful);
-      if (diff.numel() > 0) {
-        EXPECT_LT(diff.max().item<float>(), 1e-5) << "step " << step << " parameter " << i;
-      }
-    }
+    expect_same_update(dense_model->parameters(), sparse_model->parameters(), 1e-5, 1e-8, step);
     // Every rank summed the same rows in the same order: identical replicas.
     EXPECT_TRUE(dist::tensors_identical_across_ranks(comm_, sparse_model->parameters()));
   }
