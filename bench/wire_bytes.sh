@@ -25,7 +25,7 @@ run() {
   before=$(link_bytes 2)
   on_host 1 "$here/launch/train_cluster.sh" --hostfile "$dir/hosts" --iface mn0 --launch-agent "$CLUSTER_DIR/agent" \
     --no-bind -t 1 -- --config "$config" --data "$data" --checkpoint-dir "$dir/run" --steps "$2" \
-    --log-every "$2" --checkpoint-every 100000 --eval-every 100000 --tensorboard 0 --sparse-embedding "$1" \
+    --log-every "$2" --checkpoint-every 100000 --eval-every 100000 --tensorboard 0 --sparse-embedding "$1" --glove none \
     >"$dir/log" 2>&1 || { tail -20 "$dir/log"; exit 1; }
   after=$(link_bytes 2)
   read -r rx0 tx0 <<<"$before"; read -r rx1 tx1 <<<"$after"

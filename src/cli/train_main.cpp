@@ -33,8 +33,9 @@ int main(int argc, char** argv) {
     const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     if (comm->rank() == 0) {
       if (result.best_validation) {
-        std::printf("validation accuracy %.4f  auc %.4f  (best, step %lld)\n", result.best_validation->accuracy,
-                    result.best_validation->auc, static_cast<long long>(result.model_step));
+        std::printf("validation accuracy %.4f  auc %.4f  (best, step %lld%s)\n", result.best_validation->accuracy,
+                    result.best_validation->auc, static_cast<long long>(result.model_step),
+                    result.model_averaged ? ", weight average" : "");
       }
       if (result.test) {
         std::printf("test accuracy %.4f  auc %.4f  loss %.4f  (%lld reviews)\n", result.test->accuracy,

@@ -61,7 +61,7 @@ RunMetrics parse_metrics_jsonl(std::istream& in, const std::string& source) {
   // Keyed by step so a resumed run, which repeats the steps after its
   // checkpoint, keeps only the records of the run that continued.
   std::map<int64_t, StepRecord> steps;
-  std::map<int64_t, EvalRecord> validation;
+  std::map<int64_t, EvalRecord> validation, validation_ema;
   RunMetrics run;
   int line_number = 0;
   for (std::string line; std::getline(in, line);) {
@@ -74,6 +74,8 @@ RunMetrics parse_metrics_jsonl(std::istream& in, const std::string& source) {
         auto r = eval_from_json(j);
         if (r.split == "test") {
           run.test = r;
+        } else if (r.split == "validation_ema") {
+          validation_ema[r.step] = r;
         } else {
           validation[r.step] = r;
         }
@@ -95,6 +97,7 @@ RunMetrics parse_metrics_jsonl(std::istream& in, const std::string& source) {
   }
   for (const auto& [step, r] : steps) run.steps.push_back(r);
   for (const auto& [step, r] : validation) run.validation.push_back(r);
+  for (const auto& [step, r] : validation_ema) run.validation_ema.push_back(r);
   return run;
 }
 

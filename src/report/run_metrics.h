@@ -26,7 +26,7 @@ struct StepRecord {
 
 struct EvalRecord {
   int64_t step = 0;               // the training step whose parameters were scored
-  std::string split;              // "validation" or "test" (or "train": distgru-eval --split)
+  std::string split;              // "validation", "validation_ema" or "test" (or "train": distgru-eval --split)
   int64_t samples = 0;
   double accuracy = 0.0, auc = 0.0, loss = 0.0;  // auc NaN when a class is absent (JSON null)
   int64_t tp = 0, fp = 0, tn = 0, fn = 0;        // at threshold 0.5, positive = 1
@@ -47,6 +47,7 @@ nlohmann::json to_json(const EvalRecord& record);
 struct RunMetrics {
   std::vector<StepRecord> steps;       // by step; a resumed run's repeats keep the later record
   std::vector<EvalRecord> validation;  // by step, likewise
+  std::vector<EvalRecord> validation_ema;  // the weight average's (--ema-decay), likewise
   std::optional<EvalRecord> test;      // the last test record
 };
 

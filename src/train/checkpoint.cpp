@@ -61,7 +61,8 @@ CheckpointContents read_header(torch::serialize::InputArchive& in, const std::st
   position.world_size = static_cast<int>(read_long(in, "state/world_size"));
   c.state.best_metric = read_double(in, "state/best_metric");
   c.state.best_step = read_long(in, "state/best_step");
-  torch::Tensor pending, since_best;
+  torch::Tensor pending, since_best, best_averaged;
+  c.state.best_averaged = in.try_read("state/best_averaged", best_averaged) && best_averaged.item<int64_t>() != 0;
   if (in.try_read("state/validations_since_best", since_best)) c.state.validations_since_best = since_best.item<int64_t>();
   c.state.validation_pending = in.try_read("state/validation_pending", pending) && pending.item<int64_t>() != 0;
   c.state.data_fingerprint = read_text(in, "data/fingerprint");
@@ -147,7 +148,8 @@ std::optional<std::string> non_finite_parameters(torch::nn::Module& model) {
 
 void save_checkpoint(const std::string& path, torch::nn::Module& model,
                      torch::optim::Optimizer* optimizer, const TrainState& state,
-                     const std::string& config_ini, FileSystem& files) {
+                     const std::string& config_ini, FileSystem& files,
+                     const std::vector<torch::Tensor>& weight_average) {
   if (auto bad = non_finite_parameters(model)) {
     DISTGRU_FAIL("refusing to write " + path + ": " + *bad + " (training diverged)");
   }
@@ -163,6 +165,7 @@ void save_checkpoint(const std::string& path, torch::nn::Module& model,
   out.write("state/best_step", scalar(state.best_step));
   out.write("state/validations_since_best", scalar(state.validations_since_best));
   out.write("state/validation_pending", scalar(static_cast<int64_t>(state.validation_pending)));
+  out.write("state/best_averaged", scalar(static_cast<int64_t>(state.best_averaged)));
   out.write("data/fingerprint", bytes_of(state.data_fingerprint));
   out.write("data/vocab_fingerprint", bytes_of(state.vocab_fingerprint));
   out.write("provenance", bytes_of(state.provenance));
@@ -189,6 +192,14 @@ void save_checkpoint(const std::string& path, torch::nn::Module& model,
     torch::serialize::OutputArchive optim_archive;
     optimizer->save(optim_archive);
     out.write("optimizer", optim_archive);
+  }
+  if (!weight_average.empty()) {
+    torch::serialize::OutputArchive average_archive;
+    average_archive.write("count", scalar(static_cast<int64_t>(weight_average.size())));
+    for (size_t i = 0; i < weight_average.size(); ++i) {
+      average_archive.write(std::to_string(i), weight_average[i].detach().to(torch::kCPU));
+    }
+    out.write("weight_average", average_archive);
   }
   std::ostringstream bytes;
   out.save_to(bytes);
@@ -228,6 +239,15 @@ CheckpointContents load_checkpoint(const std::string& path, torch::nn::Module& m
       torch::serialize::InputArchive optim_archive;
       in.read("optimizer", optim_archive);
       optimizer->load(optim_archive);
+    }
+    torch::serialize::InputArchive average_archive;
+    if (in.try_read("weight_average", average_archive)) {
+      const int64_t count = read_long(average_archive, "count");
+      for (int64_t i = 0; i < count; ++i) {
+        torch::Tensor t;
+        average_archive.read(std::to_string(i), t);
+        contents.weight_average.push_back(t);
+      }
     }
     torch::Tensor rng;
     if (in.try_read("rng/cpu", rng)) {

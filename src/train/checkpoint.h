@@ -39,18 +39,27 @@ struct TrainState {
   std::string vocab_fingerprint;
   // train/provenance.h, as JSON text: what built and ran the run that wrote it.
   std::string provenance;
+  // best.pt holds the moving average of the weights (--ema-decay), which
+  // validated better than the trained weights at best_step.
+  bool best_averaged = false;
 };
 
 struct CheckpointContents {
   TrainState state;
   std::string config_ini;
+  // The moving average of the weights (train/weight_ema.h), one tensor per
+  // parameter in named_parameters() order; filled by load_checkpoint, empty
+  // when the run kept none.
+  std::vector<torch::Tensor> weight_average;
 };
 
-// Writes `path` atomically. `optimizer` may be null (inference-only files).
-// Throws, writing nothing, when a parameter is not finite.
+// Writes `path` atomically. `optimizer` may be null (inference-only files);
+// `weight_average` (--ema-decay) is empty when the run keeps none. Throws,
+// writing nothing, when a parameter is not finite.
 void save_checkpoint(const std::string& path, torch::nn::Module& model,
                      torch::optim::Optimizer* optimizer, const TrainState& state,
-                     const std::string& config_ini, FileSystem& files = FileSystem::local());
+                     const std::string& config_ini, FileSystem& files = FileSystem::local(),
+                     const std::vector<torch::Tensor>& weight_average = {});
 
 // Reads and verifies the file, returning config and state without a model.
 CheckpointContents read_checkpoint_header(const std::string& path);

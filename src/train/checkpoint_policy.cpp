@@ -39,9 +39,10 @@ void CheckpointPolicy::create_dir() const {
 std::string CheckpointPolicy::path(const std::string& name) const { return (fs::path(dir_) / name).string(); }
 
 std::string CheckpointPolicy::save_step(torch::nn::Module& model, torch::optim::Optimizer& optimizer,
-                                        const TrainState& state, const std::string& config_ini) {
+                                        const TrainState& state, const std::string& config_ini,
+                                        const std::vector<torch::Tensor>& weight_average) {
   const std::string name = checkpoint_name(state.step);
-  save_checkpoint(path(name), model, &optimizer, state, config_ini, files_);
+  save_checkpoint(path(name), model, &optimizer, state, config_ini, files_, weight_average);
   write_latest(dir_, name, files_);
   prune_checkpoints(dir_, keep_);
   return path(name);

@@ -44,8 +44,9 @@ class CheckpointPolicy {
   // Writes ckpt-<step>.pt (model, optimizer, state, config), points LATEST
   // at it and deletes all but the newest `keep` step checkpoints. Returns
   // the file written.
+  // `weight_average`: --ema-decay's average, or empty.
   std::string save_step(torch::nn::Module& model, torch::optim::Optimizer& optimizer, const TrainState& state,
-                        const std::string& config_ini);
+                        const std::string& config_ini, const std::vector<torch::Tensor>& weight_average = {});
   // Writes best.pt: the parameters, without optimizer state.
   void save_best(torch::nn::Module& model, const TrainState& state, const std::string& config_ini);
   // Writes <dir>/<name> whole (test_metrics.json).

@@ -17,7 +17,9 @@ OptionTable<TrainConfig> make_table() {
   t.add(data, "data", &C::data_dir, "directory written by distgru-prepare", {}, kRankLocal)
       .add(data, "checkpoint-dir", &C::checkpoint_dir, "checkpoints, metrics.jsonl and evaluation results")
       .add(data, "glove", &C::glove,
-           "word-vector text file to initialise the embedding: GloVe's format or fastText's .vec (optional)", {},
+           "word vectors to initialise the embedding: a GloVe text file or a fastText .vec; 'data': the data "
+           "directory's word_vectors.vec (data/pretrain_vectors.sh, checked against its SHA-256); 'none' or "
+           "empty: random", {},
            kRankLocal)
       .add(data, "verify-checksums", &C::verify_checksums, "check shards against manifest.json");
   t.add(model, "vocab-size", &C::vocab_size, "vocabulary size (must match the data)", positive<int64_t>, kModelShape)
@@ -40,6 +42,11 @@ OptionTable<TrainConfig> make_table() {
            "decoupled weight decay (AdamW): each step the weight matrices shrink by lr x this; biases and the "
            "embedding are not decayed (0: plain Adam)",
            non_negative<double>)
+      .add(optim, "ema-decay", &C::ema_decay,
+           "keep an exponential moving average of the weights with this decay (0.999: over about 1000 steps; "
+           "warmed up as TensorFlow's ExponentialMovingAverage), validate it beside the trained weights and "
+           "let best.pt and the test scoring take whichever validates better (0: none)",
+           in_range(0, 1, false))
       .add(optim, "epochs", &C::epochs, "epochs over the training split", non_negative<int64_t>)
       .add(optim, "steps", &C::steps, "total steps; > 0 overrides --epochs", non_negative<int64_t>)
       .add(optim, "seed", &C::seed, "seed for initialisation and data order", {}, kSplitOrOrder)

@@ -66,6 +66,7 @@ struct TrainConfig {
   double lr_final_fraction = 0.0;        // where linear/cosine end, as a share of --lr
   double clip_grad_norm = kDefaultClipGradNorm;  // 0 disables clipping
   double weight_decay = 0.0;             // AdamW's decoupled decay of the weight matrices (train_step.h)
+  double ema_decay = 0.0;                // moving average of the weights, validated beside them (weight_ema.h); 0: none
 
   // Regularisation: dropout rates while training (model/dropout.h).
   double dropout_embedding = 0.0;

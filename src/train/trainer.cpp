@@ -45,6 +45,11 @@ Trainer::Trainer(TrainConfig config, dist::Communicator& comm, FileSystem& files
                sync.sparse() ? "; the embedding's gradient as the rows each batch touched (--sparse-embedding)"
                              : "",
                sync.wire_dtype() == torch::kBFloat16 ? "; buckets sent as bfloat16 (--bf16-allreduce)" : "");
+  if (config_.ema_decay > 0) {
+    ema_.emplace(config_.ema_decay, model_->parameters());
+    spdlog::info("weight average: decay {} (over about {:.0f} steps), validated beside the trained weights",
+                 config_.ema_decay, 1.0 / (1.0 - config_.ema_decay));
+  }
   const auto made_by = provenance(&comm_);
   state_.provenance = made_by.dump();
   state_.position = cursor_.position();
@@ -86,7 +91,17 @@ void Trainer::resume_if_asked() {
     spdlog::warn("{}", note);
   }
   const auto fresh = state_;
-  state_ = load_checkpoint(path, *model_, &step_->optimizer()).state;
+  auto loaded = load_checkpoint(path, *model_, &step_->optimizer());
+  state_ = loaded.state;
+  if (ema_ && !loaded.weight_average.empty()) {
+    ema_->restore(loaded.weight_average);
+  } else if (ema_) {
+    ema_->restore(model_->parameters());
+    spdlog::warn("{} holds no weight average (the run was started without --ema-decay): the average starts "
+                 "from its parameters at step {}", path, state_.step);
+  } else if (!loaded.weight_average.empty()) {
+    spdlog::warn("{} holds a weight average, which this run (--ema-decay 0) does not continue", path);
+  }
   state_.data_fingerprint = fresh.data_fingerprint;  // what the run trains on from here
   state_.vocab_fingerprint = fresh.vocab_fingerprint;
   state_.provenance = fresh.provenance;
@@ -102,17 +117,36 @@ void Trainer::resume_if_asked() {
 
 int Trainer::validate() {
   if (data_.validation().size() == 0) return 0;
+  const std::string at_step = " at step " + std::to_string(state_.step);
   const auto r = evaluate(model_, comm_, data_.shards(), data_.validation(), config_.eval_batch_size,
-                          "validation at step " + std::to_string(state_.step));
+                          "validation" + at_step);
+  std::optional<EvalResult> averaged;
+  if (ema_ && r.interrupted_by == 0) {
+    const AveragedWeightsInPlace in_place(*ema_, model_->parameters());
+    averaged = evaluate(model_, comm_, data_.shards(), data_.validation(), config_.eval_batch_size,
+                        "validation of the weight average" + at_step);
+  }
   // Cut short by a stop signal: the resumed run validates this step first.
-  state_.validation_pending = r.interrupted_by != 0;
-  if (r.interrupted_by != 0) return r.interrupted_by;
+  const int interrupted_by = r.interrupted_by != 0 ? r.interrupted_by : averaged ? averaged->interrupted_by : 0;
+  state_.validation_pending = interrupted_by != 0;
+  if (interrupted_by != 0) return interrupted_by;
   validated_at_ = state_.step;
   const bool improved = best_.offer(r, state_.step, model_->parameters());
-  state_.validations_since_best = improved ? 0 : state_.validations_since_best + 1;
-  spdlog::info("validation at step {}: accuracy {:.4f} auc {:.4f} loss {:.4f}{}", state_.step, r.accuracy, r.auc,
-               r.loss, improved ? " (best so far)" : "");
+  bool averaged_improved = false;
+  if (averaged) {
+    const AveragedWeightsInPlace in_place(*ema_, model_->parameters());
+    averaged_improved = best_.offer(*averaged, state_.step, model_->parameters());
+  }
+  if (improved || averaged_improved) state_.best_averaged = averaged_improved;
+  state_.validations_since_best = improved || averaged_improved ? 0 : state_.validations_since_best + 1;
+  spdlog::info("validation{}: accuracy {:.4f} auc {:.4f} loss {:.4f}{}", at_step, r.accuracy, r.auc, r.loss,
+               improved && !averaged_improved ? " (best so far)" : "");
   if (log_) log_->evaluation(record_of(r, state_.step, "validation"));
+  if (averaged) {
+    spdlog::info("validation{} of the weight average: accuracy {:.4f} auc {:.4f} loss {:.4f}{}", at_step,
+                 averaged->accuracy, averaged->auc, averaged->loss, averaged_improved ? " (best so far)" : "");
+    if (log_) log_->evaluation(record_of(*averaged, state_.step, "validation_ema"));
+  }
   if (config_.early_stop_patience > 0) {
     // Rank 0's count decides for every rank (each computed the same scores,
     // but no rank may ever stop alone); validation is collective already,
@@ -122,17 +156,24 @@ int Trainer::validate() {
     comm_.broadcast(count, 0);
     state_.validations_since_best = count.to(torch::kCPU).item<int64_t>();
   }
-  if (!improved) return 0;
+  if (!improved && !averaged_improved) return 0;
   state_.best_metric = best_.score();
   state_.best_step = best_.step();
-  if (is_root_ && checkpoints_.enabled()) checkpoints_.save_best(*model_, state_, to_ini(config_));
+  if (is_root_ && checkpoints_.enabled()) {
+    // best.pt holds whichever weights won, so predict, eval and the exports
+    // need not know about the average.
+    std::optional<AveragedWeightsInPlace> in_place;
+    if (averaged_improved) in_place.emplace(*ema_, model_->parameters());
+    checkpoints_.save_best(*model_, state_, to_ini(config_));
+  }
   return 0;
 }
 
 void Trainer::save_checkpoint() {
   if (!is_root_ || !checkpoints_.enabled()) return;
   const auto start = std::chrono::steady_clock::now();
-  const auto path = checkpoints_.save_step(*model_, step_->optimizer(), state_, to_ini(config_));
+  const auto path = checkpoints_.save_step(*model_, step_->optimizer(), state_, to_ini(config_),
+                                           ema_ ? ema_->averaged() : std::vector<torch::Tensor>{});
   spdlog::info("checkpoint {} written in {:.2f} s", std::filesystem::path(path).filename().string(),
                std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
 }
@@ -180,6 +221,7 @@ TrainResult Trainer::run() {
     const auto agreed = agree_after_step(comm_, stepped.local_loss, runtime::stop_signal());
     check_step_finite(state_.step + 1, stepped, agreed.loss);
     ++state_.step;
+    if (ema_) ema_->update(model_->parameters(), state_.step);
     if (sample_log_) sample_log_->record(state_.step, cursor_.epoch(), rows);
     if (trace_ && trace_->covers(state_.step)) {
       trace_->record_step(state_.step, batch_begin, batch_end, stepped.times, step_->sync().last_bucket_spans());
@@ -234,6 +276,7 @@ TrainResult Trainer::run() {
   write_trace();  // when the run ended before the trace's last step
   result.best_validation = best_.result();
   result.model_step = best_.has_parameters() ? best_.step() : state_.step;
+  result.model_averaged = best_.has_parameters() && state_.best_averaged;
   result.test = test_best_model();
   if (result.test->interrupted_by != 0) {
     // The run's last checkpoint is written; a resume scores the test set.
@@ -247,7 +290,8 @@ EvalResult Trainer::test_best_model() {
   const bool best = best_.copy_into(model_->parameters());
   const int64_t step = best ? best_.step() : state_.step;
   data::ShardedDataset test_set(config_.data_dir, "test", shard_meta(config_, "test"), config_.verify_checksums);
-  spdlog::info("scoring {} test reviews with the parameters of step {}", test_set.size(), step);
+  spdlog::info("scoring {} test reviews with the {} of step {}", test_set.size(),
+               best && state_.best_averaged ? "weight average" : "parameters", step);
   auto r = evaluate(model_, comm_, test_set, {0, test_set.size()}, config_.eval_batch_size,
                     "test scoring with the parameters of step " + std::to_string(step));
   if (r.interrupted_by == 0 && log_) {

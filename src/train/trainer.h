@@ -32,6 +32,7 @@
 #include "train/step_trace.h"
 #include "train/train_step.h"
 #include "train/training_data.h"
+#include "train/weight_ema.h"
 
 namespace distgru::train {
 
@@ -42,6 +43,7 @@ struct TrainResult {
   std::optional<EvalResult> best_validation;
   std::optional<EvalResult> test;
   int64_t model_step = 0;              // step whose parameters were tested
+  bool model_averaged = false;         // ... as their moving average (--ema-decay)
   int stop_signal = 0;                 // > 0: stopped early by this signal, checkpoint written
 };
 
@@ -102,6 +104,7 @@ class Trainer {
   CheckpointPolicy checkpoints_;
   model::AttentionGRU model_;
   std::unique_ptr<TrainStep> step_;
+  std::optional<WeightEma> ema_;  // with --ema-decay: the average of the weights, updated every step
   std::unique_ptr<RunLog> log_;  // rank 0 with a checkpoint directory: metrics.jsonl and TensorBoard
   std::optional<StepTrace> trace_;  // with --trace-steps
   std::optional<SampleLog> sample_log_;  // with --sample-log and a checkpoint directory

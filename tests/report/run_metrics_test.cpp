@@ -28,6 +28,20 @@ TEST(RunMetrics, ReadsStepValidationAndTestRecords) {
   EXPECT_EQ(run.test->tp, 5);
 }
 
+// --ema-decay writes the weight average's validation at the same step as the
+// trained weights': it is kept apart, never in place of the other.
+TEST(RunMetrics, TheWeightAveragesValidationIsKeptApart) {
+  std::istringstream in(
+      R"({"step":20,"split":"validation","accuracy":0.7,"auc":0.8,"loss":0.55,"tp":1,"fp":2,"tn":3,"fn":4}
+{"step":20,"split":"validation_ema","accuracy":0.75,"auc":0.85,"loss":0.5,"tp":1,"fp":2,"tn":3,"fn":4}
+)");
+  const auto run = parse_metrics_jsonl(in, "m.jsonl");
+  ASSERT_EQ(run.validation.size(), 1u);
+  EXPECT_DOUBLE_EQ(run.validation[0].accuracy, 0.7);
+  ASSERT_EQ(run.validation_ema.size(), 1u);
+  EXPECT_DOUBLE_EQ(run.validation_ema[0].accuracy, 0.75);
+}
+
 TEST(RunMetrics, AResumedRunKeepsTheLaterRecordOfARepeatedStep) {
   std::istringstream in(
       "{\"step\":10,\"loss\":0.9,\"samples_per_sec\":1}\n{\"step\":20,\"loss\":0.8,\"samples_per_"

@@ -85,6 +85,32 @@ TEST_F(CheckpointTest, RoundTripRestoresModelOptimiserStateAndConfig) {
   for (size_t i = 0; i < pa.size(); ++i) EXPECT_TRUE(torch::equal(pa[i], pb[i]));
 }
 
+// --ema-decay's average rides in step checkpoints beside the parameters, and
+// best.pt records whether it holds the average; files without one load an
+// empty average (and the flag false).
+TEST_F(CheckpointTest, WeightAverageAndBestAveragedRoundTrip) {
+  auto m = make_model(1);
+  std::vector<torch::Tensor> average;
+  for (const auto& p : m->parameters()) average.push_back(torch::randn_like(p));
+  TrainState state;
+  state.step = 3;
+  state.best_averaged = true;
+  const auto path = (dir_ / checkpoint_name(3)).string();
+  save_checkpoint(path, *m, nullptr, state, to_ini(config_), FileSystem::local(), average);
+  auto b = make_model(2);
+  const auto contents = load_checkpoint(path, *b, nullptr);
+  EXPECT_TRUE(contents.state.best_averaged);
+  ASSERT_EQ(contents.weight_average.size(), average.size());
+  for (size_t i = 0; i < average.size(); ++i) EXPECT_TRUE(torch::equal(contents.weight_average[i], average[i])) << i;
+  EXPECT_TRUE(read_checkpoint_header(path).state.best_averaged);
+
+  const auto plain = (dir_ / checkpoint_name(4)).string();
+  save_checkpoint(plain, *m, nullptr, {}, to_ini(config_));
+  const auto none = load_checkpoint(plain, *b, nullptr);
+  EXPECT_TRUE(none.weight_average.empty());
+  EXPECT_FALSE(none.state.best_averaged);
+}
+
 TEST_F(CheckpointTest, LatestPointerAndPruning) {
   auto m = make_model(3);
   EXPECT_FALSE(find_latest_checkpoint(dir_.string()).has_value());

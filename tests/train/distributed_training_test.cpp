@@ -262,9 +262,12 @@ TEST_F(DistributedTraining, CheckpointsAndResumeAuto) {
 
 // Training 2K steps straight equals K steps, a stop, a resume and K more: the
 // same per-step losses and the same final parameters, bit for bit.
-// Also with every dropout and weight decay on: the masks are a function of
-// (seed, step, rank), so the resumed run draws the ones the straight run drew.
-class ResumeBitExact : public DistributedTraining, public ::testing::WithParamInterface<bool> {};
+// Also with every dropout and weight decay on (the masks are a function of
+// (seed, step, rank), so the resumed run draws the ones the straight run
+// drew), and with the moving average of the weights (saved in the step
+// checkpoints, so it goes on from the same values: the same bits at the end).
+enum class ResumeCase { kPlain, kDropoutAndWeightDecay, kWeightAverage };
+class ResumeBitExact : public DistributedTraining, public ::testing::WithParamInterface<ResumeCase> {};
 
 TEST_P(ResumeBitExact, OnTheSameWorldSize) {
   auto c = config();
@@ -272,13 +275,14 @@ TEST_P(ResumeBitExact, OnTheSameWorldSize) {
   c.eval_every = 3;
   c.checkpoint_every = 4;
   c.steps = 10;  // crosses an epoch boundary (6 steps per epoch at 1-3 ranks)
-  if (GetParam()) {
+  if (GetParam() == ResumeCase::kDropoutAndWeightDecay) {
     c.dropout_word = 0.1;
     c.dropout_embedding = 0.1;
     c.dropout_encoder = 0.2;
     c.dropout_output = 0.3;
     c.weight_decay = 0.05;
   }
+  if (GetParam() == ResumeCase::kWeightAverage) c.ema_decay = 0.9;
   c.checkpoint_dir = root_ + "/straight";
   { Trainer(c, comm_).run(); }
   c.checkpoint_dir = root_ + "/resumed";
@@ -305,14 +309,126 @@ TEST_P(ResumeBitExact, OnTheSameWorldSize) {
   for (const auto& [step, loss] : straight) EXPECT_EQ(loss, resumed.at(step)) << "step " << step;
 
   model::AttentionGRU a(model_config(c)), b(model_config(c));
-  load_checkpoint(root_ + "/straight/ckpt-00000010.pt", *a, nullptr);
-  load_checkpoint(root_ + "/resumed/ckpt-00000010.pt", *b, nullptr);
+  const auto in_a = load_checkpoint(root_ + "/straight/ckpt-00000010.pt", *a, nullptr);
+  const auto in_b = load_checkpoint(root_ + "/resumed/ckpt-00000010.pt", *b, nullptr);
   auto pa = a->parameters(), pb = b->parameters();
   for (size_t i = 0; i < pa.size(); ++i) EXPECT_TRUE(torch::equal(pa[i], pb[i])) << "parameter " << i;
+  ASSERT_EQ(in_a.weight_average.size(), GetParam() == ResumeCase::kWeightAverage ? pa.size() : 0u);
+  ASSERT_EQ(in_b.weight_average.size(), in_a.weight_average.size());
+  for (size_t i = 0; i < in_a.weight_average.size(); ++i) {
+    EXPECT_TRUE(torch::equal(in_a.weight_average[i], in_b.weight_average[i])) << "weight average " << i;
+    EXPECT_FALSE(torch::equal(in_a.weight_average[i], pa[i])) << "the average of " << i << " is the parameter";
+  }
 }
 
-INSTANTIATE_TEST_SUITE_P(DistributedTraining, ResumeBitExact, ::testing::Values(false, true),
-                         [](const auto& info) { return info.param ? "WithDropoutAndWeightDecay" : "Plain"; });
+INSTANTIATE_TEST_SUITE_P(DistributedTraining, ResumeBitExact,
+                         ::testing::Values(ResumeCase::kPlain, ResumeCase::kDropoutAndWeightDecay,
+                                           ResumeCase::kWeightAverage),
+                         [](const auto& info) {
+                           switch (info.param) {
+                             case ResumeCase::kDropoutAndWeightDecay: return "WithDropoutAndWeightDecay";
+                             case ResumeCase::kWeightAverage: return "WithWeightAverage";
+                             case ResumeCase::kPlain: break;
+                           }
+                           return "Plain";
+                         });
+
+// --ema-decay: every validation scores the trained weights and their moving
+// average; best.pt, the step and the flag it records, and the test scoring
+// take whichever scored best over the run (the trained weights on a tie).
+// Checked against metrics.jsonl's records and the step checkpoints (which
+// hold both), whichever wins on this many ranks.
+TEST_F(DistributedTraining, BestIsWhicheverOfTheWeightsAndTheirAverageValidatesBetter) {
+  auto c = config();
+  c.learning_rate = 0.05;
+  c.steps = 24;
+  c.eval_every = 4;
+  c.checkpoint_every = 4;
+  c.keep_checkpoints = 6;
+  c.ema_decay = 0.9;
+  c.select_metric = SelectMetric::kLoss;
+  c.checkpoint_dir = root_ + "/ema";
+  const auto result = Trainer(c, comm_).run();
+  comm_.barrier();
+  std::map<int64_t, double> trained, averaged;
+  std::ifstream in(c.checkpoint_dir + "/metrics.jsonl");
+  for (std::string line; std::getline(in, line);) {
+    const auto j = nlohmann::json::parse(line);
+    if (!j.contains("split")) continue;
+    const auto split = j["split"].get<std::string>();
+    if (split == "validation") trained[j["step"].get<int64_t>()] = j["loss"].get<double>();
+    if (split == "validation_ema") averaged[j["step"].get<int64_t>()] = j["loss"].get<double>();
+  }
+  ASSERT_EQ(trained.size(), 6u);
+  ASSERT_EQ(averaged.size(), 6u);
+  int64_t best_step = -1;
+  bool best_averaged = false;
+  double best = 0;
+  for (const auto& [step, loss] : trained) {
+    if (best_step < 0 || loss < best) best_step = step, best_averaged = false, best = loss;
+    if (averaged.at(step) < best) best_step = step, best_averaged = true, best = averaged.at(step);
+  }
+  EXPECT_EQ(result.model_step, best_step);
+  EXPECT_EQ(result.model_averaged, best_averaged);
+  model::AttentionGRU best_model(model_config(c)), at_step(model_config(c));
+  const auto best_file = load_checkpoint(c.checkpoint_dir + "/best.pt", *best_model, nullptr);
+  EXPECT_EQ(best_file.state.best_step, best_step);
+  EXPECT_EQ(best_file.state.best_averaged, best_averaged);
+  const auto step_file = load_checkpoint(c.checkpoint_dir + "/" + checkpoint_name(best_step), *at_step, nullptr);
+  ASSERT_FALSE(step_file.weight_average.empty());
+  const auto want = best_averaged ? step_file.weight_average : at_step->parameters();
+  const auto got = best_model->parameters();
+  for (size_t i = 0; i < got.size(); ++i) EXPECT_TRUE(torch::equal(got[i], want[i])) << "parameter " << i;
+  ASSERT_TRUE(result.test.has_value());
+}
+
+// The average's branch, made certain: a checkpoint whose parameters are a
+// fresh initialisation and whose average is a trained model's parameters,
+// resumed for one step at a rate too small to move anything. The average
+// (0.87 trained + 0.13 initial after that step's update) must validate
+// better, and best.pt and the test scoring must take it.
+TEST_F(DistributedTraining, TheWeightAverageIsTakenWhenItValidatesBetter) {
+  auto c = config();
+  c.steps = 60;
+  c.eval_every = 60;
+  c.ema_decay = 0.99;
+  c.checkpoint_dir = root_ + "/trained";
+  Trainer(c, comm_).run();
+  comm_.barrier();
+  c.checkpoint_dir = root_ + "/made_up";
+  if (comm_.rank() == 0) {
+    model::AttentionGRU trained(model_config(c));
+    auto contents = load_checkpoint(root_ + "/trained/" + checkpoint_name(60), *trained, nullptr);
+    torch::manual_seed(123);
+    model::AttentionGRU fresh(model_config(c));
+    torch::optim::Adam adam(fresh->parameters(), torch::optim::AdamOptions(c.learning_rate));
+    contents.state.best_step = -1;  // no best yet
+    contents.state.best_metric = 0;
+    fs::create_directories(c.checkpoint_dir);
+    save_checkpoint(c.checkpoint_dir + "/" + checkpoint_name(60), *fresh, &adam, contents.state, to_ini(c),
+                    FileSystem::local(), trained->parameters());
+  }
+  comm_.barrier();
+  c.resume = "auto";
+  c.steps = 61;
+  c.eval_every = 1;
+  c.learning_rate = 1e-12;
+  const auto result = Trainer(c, comm_).run();
+  EXPECT_EQ(result.model_step, 61);
+  EXPECT_TRUE(result.model_averaged);
+  ASSERT_TRUE(result.best_validation.has_value());
+  EXPECT_LT(result.best_validation->loss, 0.3);  // the trained model's, not a fresh one's (about 0.69)
+  comm_.barrier();
+  model::AttentionGRU best_model(model_config(c)), last(model_config(c));
+  const auto best_file = load_checkpoint(c.checkpoint_dir + "/best.pt", *best_model, nullptr);
+  EXPECT_TRUE(best_file.state.best_averaged);
+  const auto last_file = load_checkpoint(c.checkpoint_dir + "/" + checkpoint_name(61), *last, nullptr);
+  const auto got = best_model->parameters();
+  ASSERT_EQ(last_file.weight_average.size(), got.size());
+  for (size_t i = 0; i < got.size(); ++i) {
+    EXPECT_TRUE(torch::equal(got[i], last_file.weight_average[i])) << "parameter " << i;
+  }
+}
 
 // --weight-decay: from the same parameters and batch, a step with decay lambda
 // differs from plain Adam's by exactly -lr * lambda * (the old weight) on the
