@@ -8,6 +8,7 @@
 # probabilities from `predict-prob`), its wall time and the cores it used.
 #
 #   bench/quality.sh --data DIR [--out FILE.json] [--ranks N] [--row "NAME=distgru-train flags"]... [--no-distgru]
+#                    [--config FILE.ini (the README config)]
 #
 # Rows: fastText unigrams and bigrams (`fasttext supervised -wordNgrams 1|2
 # -epoch 10 -lr 0.5 -dim 50`, no tuning, every core), then the README run
@@ -22,7 +23,7 @@ set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(dirname "$here")
-data="" out="" ranks=2 distgru=1
+data="" out="" ranks=2 distgru=1 config=$root/configs/imdb_bigru_attention.ini
 rows=()
 while [[ $# -gt 0 ]]; do
   case "$1" in
@@ -31,7 +32,8 @@ while [[ $# -gt 0 ]]; do
     --ranks) ranks=$2; shift 2 ;;
     --row) rows+=("$2"); shift 2 ;;
     --no-distgru) distgru=0; shift ;;
-    -h|--help) sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --config) config=$(realpath "$2"); shift 2 ;;
+    -h|--help) sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "bench/quality.sh: unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -43,8 +45,8 @@ data=$(cd "$data" && pwd)
 work=$(mktemp -d /tmp/distgru_quality.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 out=${out:-$root/build/quality-$(date +%Y%m%d-%H%M%S).json}
-config=$root/configs/imdb_bigru_attention.ini
 val_fraction=$(sed -n 's/^val-fraction *= *//p' "$config")
+val_fraction=${val_fraction:-0.1}  # distgru-train's default
 results=$work/rows.jsonl
 : >"$results"
 
@@ -106,15 +108,17 @@ distgru_run() {  # NAME FLAGS...
   fi
   local t0=$(date +%s.%N)
   "$root/launch/train_local.sh" -n "$ranks" -- --config "$config" --data "$data" --checkpoint-dir "$dir" "$@" \
-    >"$dir.log" 2>&1 || { tail -20 "$dir.log" >&2; echo "bench/quality.sh: distgru run '$name' failed" >&2; exit 1; }
+    >"$dir.log" 2>&1 || { cp "$dir.log" "${out%.json}-run$runs.log"; tail -20 "$dir.log" >&2
+                           echo "bench/quality.sh: distgru run '$name' failed (log: ${out%.json}-run$runs.log)" >&2; exit 1; }
   local seconds=$(awk -v a="$(date +%s.%N)" -v b="$t0" -v v="$vec_seconds" "BEGIN { print a - b + v }")
-  read -r acc auc < <(/usr/bin/python3 -c 'import json,sys; m=json.load(open(sys.argv[1])); print(f"{m[\"accuracy\"]:.4f} {m[\"auc\"]:.4f}")' "$dir/test_metrics.json")
   cp "$dir.log" "${out%.json}-run$runs.log"  # the run's validation lines, kept beside the table
-  row "$name" "$acc" "$auc" "$(printf %.0f "$seconds")" "$ranks" "$note"
+  read -r acc auc < <(/usr/bin/python3 -c 'import json, sys; m = json.load(open(sys.argv[1])); print("%.4f %.4f" % (m["accuracy"], m["auc"]))' "$dir/test_metrics.json")
+  # launch/train_local.sh fits ranks x threads to every core.
+  row "$name" "$acc" "$auc" "$(printf %.0f "$seconds")" "$cores" "$ranks ranks x $((cores / ranks)) threads${note:+; $note}"
 }
 runs=0
 if (( distgru )); then
-  distgru_run "distgru, README run ($ranks ranks)"
+  distgru_run "distgru, $( [[ $config == */imdb_bigru_attention.ini ]] && echo "README run" || basename "$config")"
   for r in "${rows[@]}"; do
     # shellcheck disable=SC2086  # the flags are words
     distgru_run "distgru, ${r%%=*}" ${r#*=}

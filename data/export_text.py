@@ -67,8 +67,10 @@ def main():
                     tokens += len(text)
                     counts[int(label)] += 1
                 row += 1
-    print(f"export_text: {a.part}: {written} of {total} {split} reviews (rows {first}..{end - 1}; "
-          f"{held_out} validation reviews at the end of the training split), {tokens} tokens, "
+    where = f"rows {first}..{end - 1}"
+    if split == "train":
+        where += f"; {held_out} validation reviews at the end of the training split"
+    print(f"export_text: {a.part}: {written} of {total} {split} reviews ({where}), {tokens} tokens, "
           f"labels 0/1: {counts[0]}/{counts[1]}", file=sys.stderr)
 
 
