@@ -73,7 +73,14 @@ double max_over_ranks(dist::Communicator& comm, double value);
 nlohmann::json run_train(const Options& o, dist::Communicator& comm);  // + eval throughput
 nlohmann::json run_io(const Options& o, dist::Communicator& comm);
 nlohmann::json run_allreduce(const Options& o, dist::Communicator& comm);
-nlohmann::json run_gemm(const Options& o);
+// collective: the BLAS floor. Every rank multiplies 1024 x 1024 matrices on
+// one thread at the same time (a barrier before each product), so the sum
+// over ranks, "gflops_concurrent_sum", is what the cores a run of this many
+// single-thread ranks uses can deliver together (issue 16: one probe alone
+// overstates a loaded machine's share and understates its total); then rank
+// 0's figures on 1 thread and on every core it may use ("gflops_1_thread",
+// "gflops_all_cores").
+nlohmann::json run_gemm(const Options& o, dist::Communicator& comm);
 nlohmann::json run_gru(const Options& o, dist::Communicator& comm);
 
 }  // namespace distgru::bench

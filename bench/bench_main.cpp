@@ -207,7 +207,7 @@ int main(int argc, char** argv) {
       if (suite == "train") out["train"] = bench::run_train(options, *comm);
       else if (suite == "io") out["io"] = bench::run_io(options, *comm);
       else if (suite == "allreduce") out["allreduce"] = bench::run_allreduce(options, *comm);
-      else if (suite == "gemm") out["gemm"] = bench::run_gemm(options);
+      else if (suite == "gemm") out["gemm"] = bench::run_gemm(options, *comm);
       else if (suite == "gru") out["gru"] = bench::run_gru(options, *comm);
       else throw cli::UsageError("distgru-bench: unknown suite " + suite);
     }

@@ -79,26 +79,45 @@ nlohmann::json run_allreduce(const Options& o, dist::Communicator& comm) {
           {"mpi_busbw_gbs", bus_bandwidth_gbs(bytes, bare.median, n)}};
 }
 
-nlohmann::json run_gemm(const Options& o) {
+nlohmann::json run_gemm(const Options& o, dist::Communicator& comm) {
   // 1024 is large enough for OpenBLAS to reach its peak on these cores;
   // a tiny run (smoke test) probes a small size quickly.
   const int64_t n = o.sentence_size >= 128 ? 1024 : 128;
   const double flops = 2.0 * n * n * n;
   auto a = torch::randn({n, n}), b = torch::randn({n, n}), c = torch::empty({n, n});
   nlohmann::json out = {{"size", n}};
-  const int cores = runtime::available_cores();
-  for (int threads : {1, cores}) {
-    runtime::configure_threads(threads, 1);
+  auto best_gflops = [&](bool together) {
     std::vector<double> s;
     for (int i = 0; i < 3 + 10; ++i) {
+      if (together) comm.barrier();
       const auto start = Clock::now();
       at::mm_out(c, a, b);
       if (i >= 3) s.push_back(since(start));
     }
-    out["gflops_" + std::to_string(threads) + "_threads"] = flops / Stats::of(s).min / 1e9;
-    if (threads == cores) out["gflops_all_cores"] = flops / Stats::of(s).min / 1e9;
-    if (threads == 1) out["gflops_1_thread"] = flops / Stats::of(s).min / 1e9;
+    return flops / Stats::of(s).min / 1e9;
+  };
+  // Every rank on one thread, all at once.
+  runtime::configure_threads(1, 1);
+  auto each = torch::tensor({best_gflops(true)}, torch::kDouble);
+  auto sum = each.clone();
+  comm.allreduce(sum, dist::ReduceOp::kSum);
+  auto low = each.clone();
+  comm.allreduce(low, dist::ReduceOp::kMin);
+  out["ranks"] = comm.size();
+  out["gflops_concurrent_sum"] = sum.item<double>();
+  out["gflops_concurrent_min_rank"] = low.item<double>();
+  // Rank 0 alone: 1 thread, then every core it may use.
+  const int cores = runtime::available_cores();
+  if (comm.rank() == 0) {
+    for (int threads : {1, cores}) {
+      runtime::configure_threads(threads, 1);
+      const double g = best_gflops(false);
+      out["gflops_" + std::to_string(threads) + "_threads"] = g;
+      if (threads == cores) out["gflops_all_cores"] = g;
+      if (threads == 1) out["gflops_1_thread"] = g;
+    }
   }
+  comm.barrier();
   out["cores"] = cores;
   runtime::configure_threads(o.threads, 1);
   return out;

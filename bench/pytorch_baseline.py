@@ -15,6 +15,14 @@ OMP_NUM_THREADS / OPENBLAS_NUM_THREADS = N before Python starts);
 --flush-denormal calls torch.set_flush_denormal(True), as distgru flushes
 denormals to zero (run.sh passes it, with distgru's OPENBLAS_CORETYPE, in the
 runs with distgru's settings).
+
+--ddp-ranks N: PyTorch DistributedDataParallel, the peer of a distgru run on
+N ranks: N processes (torch.multiprocessing) joined by the gloo backend over
+loopback TCP, --threads threads each, the global batch split into the same
+blocks distgru's ranks take (the first global % N ranks one row more), each
+rank's loss summed over its rows / its rows (DDP averages the gradients:
+the mean over the global batch when the blocks are equal). Rank 0 times the
+steps; a step ends when its Adam update does, after DDP's allreduce.
 """
 
 import argparse
@@ -27,6 +35,8 @@ import sys
 import time
 
 import torch
+import torch.distributed as dist
+import torch.multiprocessing as mp
 import torch.nn as nn
 import torch.nn.functional as F
 
@@ -75,6 +85,51 @@ def load_rows(args, rows):
     return x[index], y[index]
 
 
+def block(batch, rank, ranks):
+    """Rows [begin, end) of a global batch that `rank` takes (data::block_of)."""
+    base, extra = divmod(batch, ranks)
+    begin = rank * base + min(rank, extra)
+    return begin, begin + base + (1 if rank < extra else 0)
+
+
+def train(rank, args, queue):
+    ranks = max(args.ddp_ranks, 1)
+    if args.threads != "default":
+        torch.set_num_threads(int(args.threads))
+    if args.ddp_ranks:
+        dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{args.port}", rank=rank, world_size=ranks)
+    torch.manual_seed(42)
+    model = AttentionGRU(args.vocab, args.embed, args.hidden, args.attention)
+    if args.ddp_ranks:
+        model = nn.parallel.DistributedDataParallel(model)
+    adam = torch.optim.Adam(model.parameters(), lr=1e-3)
+    x, y = load_rows(args, args.batch * (args.steps + args.warmup))
+    # After h5py's import: numpy measures its float limits then, and would warn
+    # that the smallest subnormal is zero.
+    if args.flush_denormal and not torch.set_flush_denormal(True):
+        sys.exit("pytorch_baseline.py: this CPU cannot flush denormals")
+    begin, end = block(args.batch, rank, ranks)
+    step_s = []
+    for i in range(args.warmup + args.steps):
+        xb = x[i * args.batch + begin:i * args.batch + end]
+        yb = y[i * args.batch + begin:i * args.batch + end]
+        if args.ddp_ranks:
+            dist.barrier()  # every rank starts the step together, as distgru's bench
+        start = time.perf_counter()
+        adam.zero_grad()
+        logits, _ = model(xb)
+        loss = F.cross_entropy(logits, yb, reduction="sum") / (end - begin if args.ddp_ranks else args.batch)
+        loss.backward()
+        nn.utils.clip_grad_norm_(model.parameters(), 5.0)
+        adam.step()
+        if i >= args.warmup:
+            step_s.append(time.perf_counter() - start)
+    if args.ddp_ranks:
+        dist.destroy_process_group()
+    if rank == 0:
+        queue.put((step_s, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0, torch.get_num_threads()))
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--data", default="")
@@ -90,36 +145,25 @@ def main():
     p.add_argument("--warmup", type=int, default=3)
     p.add_argument("--json", default="")
     p.add_argument("--flush-denormal", action="store_true")
+    p.add_argument("--ddp-ranks", type=int, default=0, help="DistributedDataParallel over this many processes")
+    p.add_argument("--port", type=int, default=29517, help="gloo's rendezvous port on 127.0.0.1 (--ddp-ranks)")
     args = p.parse_args()
-    if args.threads != "default":
-        torch.set_num_threads(int(args.threads))
 
-    torch.manual_seed(42)
-    model = AttentionGRU(args.vocab, args.embed, args.hidden, args.attention)
-    adam = torch.optim.Adam(model.parameters(), lr=1e-3)
-    x, y = load_rows(args, args.batch * (args.steps + args.warmup))
-    # After h5py's import: numpy measures its float limits then, and would warn
-    # that the smallest subnormal is zero.
-    if args.flush_denormal and not torch.set_flush_denormal(True):
-        sys.exit("pytorch_baseline.py: this CPU cannot flush denormals")
-    step_s = []
-    for i in range(args.warmup + args.steps):
-        xb, yb = x[i * args.batch:(i + 1) * args.batch], y[i * args.batch:(i + 1) * args.batch]
-        start = time.perf_counter()
-        adam.zero_grad()
-        logits, _ = model(xb)
-        loss = F.cross_entropy(logits, yb, reduction="sum") / args.batch
-        loss.backward()
-        nn.utils.clip_grad_norm_(model.parameters(), 5.0)
-        adam.step()
-        if i >= args.warmup:
-            step_s.append(time.perf_counter() - start)
+    if args.ddp_ranks:
+        context = mp.get_context("spawn")
+        queue = context.SimpleQueue()
+        mp.spawn(train, args=(args, queue), nprocs=args.ddp_ranks, join=True)
+    else:
+        queue = mp.get_context("spawn").SimpleQueue()
+        train(0, args, queue)
+    step_s, peak_rss_mb, torch_threads = queue.get()
 
     rates = sorted(args.batch / s for s in step_s)
     q = lambda v, f: v[int(f * (len(v) - 1) + 0.5)]
     out = {
         "threads": args.threads,
-        "torch_threads": torch.get_num_threads(),
+        "torch_threads": torch_threads,
+        "ddp_ranks": args.ddp_ranks,
         "openblas_coretype": os.environ.get("OPENBLAS_CORETYPE", ""),
         "flush_denormal": args.flush_denormal,
         "torch_version": torch.__version__,
@@ -128,7 +172,7 @@ def main():
         "step_seconds": {"median": statistics.median(step_s), "min": min(step_s), "max": max(step_s)},
         "samples_per_second": {"median": statistics.median(rates), "min": rates[0], "max": rates[-1],
                                "p10": q(rates, 0.1), "p90": q(rates, 0.9)},
-        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0,
+        "peak_rss_mb": peak_rss_mb,
     }
     text = json.dumps(out, indent=2)
     if args.json:

@@ -37,58 +37,82 @@ def main(out):
             torch_runs[name[len("pytorch_"):-5]] = load(out, name[:-5])
     rate = lambda r: r["samples_per_second"]["median"]
     default = torch_runs.get("default")
-    best_name = max(torch_runs, key=lambda k: rate(torch_runs[k])) if torch_runs else None
-    best = torch_runs.get(best_name)
+    # "PyTorch best": the best single process; DDP runs (pytorch_ddp*) are
+    # the data-parallel peer, a column of their own.
+    single = {k: v for k, v in torch_runs.items() if not v.get("ddp_ranks")}
+    ddp_runs = {k: v for k, v in torch_runs.items() if v.get("ddp_ranks")}
+    best_name = max(single, key=lambda k: rate(single[k])) if single else None
+    best = single.get(best_name)
+    ddp_best_name = max(ddp_runs, key=lambda k: rate(ddp_runs[k])) if ddp_runs else None
+    ddp_best = ddp_runs.get(ddp_best_name)
 
     gemm = probe.get("gemm", {})
-    floor_gflops = gemm.get("gflops_all_cores")
+    cores = os.cpu_count()
+    together = (load(out, f"distgru_probe_{cores}x1") or {}).get("gemm", {})
+    # GEMM GFLOP/s that c cores deliver: one core alone, or every core with
+    # one single-thread probe each, all at once (issue 16's honest floor).
+    floor_of = {1: gemm.get("gflops_1_thread")}
+    if together.get("gflops_concurrent_sum"):
+        floor_of[together["ranks"]] = together["gflops_concurrent_sum"]
     any_run = next(iter(runs.values()), None)
     flops = any_run["train"]["flops_per_step"] if any_run else None
     batch = any_run["global_batch"] if any_run else None
 
-    print(f"\nMachine: {cpu_name()}, {os.cpu_count()} cores; GEMM probe "
-          f"{gemm.get('gflops_1_thread', 0):.0f} GFLOP/s on 1 core, "
-          f"{gemm.get('gflops_all_cores', 0):.0f} on all; "
-          f"{(flops or 0) / 1e9:.1f} GFLOP per step of {batch} samples")
-    if floor_gflops and flops:
-        floor_s = flops / (floor_gflops * 1e9)
-        print(f"Floor: {floor_s:.3f} s/step = {batch / floor_s:.0f} samples/s\n")
+    print(f"\nMachine: {cpu_name()}, {cores} cores; GEMM probe (1024³, float) "
+          f"{gemm.get('gflops_1_thread', 0):.0f} GFLOP/s on 1 core alone"
+          + (f", {together['gflops_concurrent_sum']:.0f} on {together['ranks']} single-thread ranks at once "
+             f"(slowest rank {together['gflops_concurrent_min_rank']:.0f})" if together else "")
+          + f"; {(flops or 0) / 1e9:.1f} GFLOP per step of {batch} samples")
+    if flops:
+        for c, g in sorted(floor_of.items()):
+            if g:
+                floor_s = flops / (g * 1e9)
+                print(f"Floor on {c} core(s): {floor_s:.3f} s/step = {batch / floor_s:.0f} samples/s")
+        print()
 
     head = ("| Configuration | samples/s (median) | spread (min–max) | s/step | × PyTorch default "
-            "| × PyTorch best | sync share | GFLOP/s |")
+            "| × PyTorch best | × PyTorch DDP best | sync share | GFLOP/s | share of its cores' floor |")
     print(head)
-    print("|" + "---|" * 8)
-    summary = {"machine": cpu_name(), "cores": os.cpu_count(), "gemm": gemm, "rows": []}
+    print("|" + "---|" * 10)
+    summary = {"machine": cpu_name(), "cores": cores, "gemm": gemm, "gemm_concurrent": together,
+               "floor_gflops_by_cores": floor_of, "rows": []}
 
-    def row(label, r, sync=None):
+    def row(label, r, sync=None, cores_used=None):
         s = r["samples_per_second"]
         step = r["step_seconds"]["median"]
         vs_def = f"{rate(r) / rate(default):.2f}" if default else "–"
         vs_best = f"{rate(r) / rate(best):.2f}" if best else "–"
+        vs_ddp = f"{rate(r) / rate(ddp_best):.2f}" if ddp_best else "–"
         gf = f"{flops / step / 1e9:.0f}" if flops else "–"
         share = f"{100 * sync:.1f}%" if sync is not None else "–"
+        floor = floor_of.get(cores_used)
+        of_floor = flops / step / 1e9 / floor if flops and floor else None
         print(f"| {label} | {s['median']:.0f} | {s['min']:.0f}–{s['max']:.0f} | {step:.3f} | {vs_def} "
-              f"| {vs_best} | {share} | {gf} |")
+              f"| {vs_best} | {vs_ddp} | {share} | {gf} | {f'{100 * of_floor:.0f}%' if of_floor else '–'} |")
         summary["rows"].append({"label": label, "samples_per_second": s, "step_seconds": step,
                                 "vs_pytorch_default": rate(r) / rate(default) if default else None,
                                 "vs_pytorch_best": rate(r) / rate(best) if best else None,
-                                "sync_share": sync})
+                                "vs_pytorch_ddp_best": rate(r) / rate(ddp_best) if ddp_best else None,
+                                "sync_share": sync, "cores_used": cores_used, "share_of_floor": of_floor})
 
     def torch_label(name, r):
         if name == "default":
             return f"PyTorch {r['torch_version']}, out of the box ({r['torch_threads']} torch thread(s))"
         core = r.get("openblas_coretype")
-        return (f"PyTorch {r['torch_version']}, {r['threads']} thread(s)"
+        ddp = r.get("ddp_ranks")
+        return (f"PyTorch {r['torch_version']}"
+                + (f" DDP (gloo), {ddp} processes × {r['threads']} thread(s)" if ddp else f", {r['threads']} thread(s)")
                 + (f", OPENBLAS_CORETYPE={core}" if core else "")
                 + (", denormals flushed" if r.get("flush_denormal") else ""))
 
     for name, r in torch_runs.items():
-        row(torch_label(name, r), r)
+        used = r["torch_threads"] * max(r.get("ddp_ranks") or 1, 1)
+        row(torch_label(name, r), r, cores_used=used)
     for name, r in runs.items():
         t = r["train"]
         row(f"distgru {r['ranks']} rank(s) × {r['threads']} thread(s)"
             + ("" if r.get("flush_denormals", True) else ", denormals kept"), t,
-            t["sync_share"]["median"] if r["ranks"] > 1 else None)
+            t["sync_share"]["median"] if r["ranks"] > 1 else None, cores_used=r["ranks"] * r["threads"])
 
     print()
     extra = {}
@@ -108,6 +132,12 @@ def main(out):
               f"{extra['1x1_vs_pytorch_1_thread']:.2f}×")
     if best_name:
         print(f"- PyTorch best setting: {torch_label(best_name, best)}")
+    if ddp_best_name:
+        print(f"- PyTorch DDP best setting: {torch_label(ddp_best_name, ddp_best)}")
+        if "2x1" in runs and ddp_best.get("ddp_ranks") == 2:
+            extra["2x1_vs_pytorch_ddp_2"] = rate(runs["2x1"]["train"]) / rate(ddp_best)
+            print(f"- distgru 2 ranks × 1 thread vs PyTorch DDP, 2 processes × 1 thread: "
+                  f"{extra['2x1_vs_pytorch_ddp_2']:.2f}×")
     if probe.get("blas"):
         print(f"- distgru's BLAS: {probe['blas']}")
     if probe.get("gru"):

@@ -89,15 +89,21 @@ run_bench() {  # binary name ranks threads suites [distgru-bench flags]
 # settings distgru chose for itself: its OpenBLAS kernels and denormals
 # flushed to zero (the best is picked later, so "PyTorch best" has every
 # setting distgru has).
-run_pytorch() {  # threads [tuned]
-  local threads=$1 tuned=${2:-} env=() args=() name=$1
+run_pytorch() {  # threads [tuned [ddp_ranks]]
+  local threads=$1 tuned=${2:-} ddp=${3:-0} env=() args=() name=$1
   [[ "$threads" != default ]] && env=(OMP_NUM_THREADS="$threads" OPENBLAS_NUM_THREADS="$threads")
   if [[ -n "$tuned" ]]; then
     [[ -n "$core" ]] && env+=(OPENBLAS_CORETYPE="$core")
     args=(--flush-denormal)
     name=${threads}_tuned
   fi
-  echo "== pytorch, threads $threads${tuned:+, with the settings distgru chose (${core:+OPENBLAS_CORETYPE=$core, }denormals flushed)}" >&2
+  local what=pytorch
+  if (( ddp > 0 )); then
+    args+=(--ddp-ranks "$ddp" --port $((29500 + RANDOM % 500)))
+    name=ddp${ddp}x$name
+    what="pytorch DDP (gloo), $ddp processes"
+  fi
+  echo "== $what, threads $threads${tuned:+, with the settings distgru chose (${core:+OPENBLAS_CORETYPE=$core, }denormals flushed)}" >&2
   env "${env[@]}" /usr/bin/python3 "$here/pytorch_baseline.py" "${py_src[@]}" "${sizes[@]}" \
     --steps "$steps" --warmup "$warmup" --threads "$threads" "${args[@]}" --json "$out/pytorch_$name.json"
 }
@@ -106,6 +112,9 @@ run_distgru probe 1 1 gemm,io
 # "OpenBLAS SkylakeX kernels (it detected Prescott ...; OPENBLAS_CORETYPE set by distgru)"
 core=$(/usr/bin/python3 -c 'import json, sys; b = json.load(open(sys.argv[1])).get("blas", "")
 print(b.split()[1] if "set by distgru" in b else "")' "$out/distgru_probe.json")
+# The floor of a run on every core: that many single-thread GEMM probes at
+# once (one alone would give one core's figure: issue 16).
+(( cores >= 2 )) && run_distgru "probe_${cores}x1" "$cores" 1 gemm
 run_distgru 1x1 1 1 train
 (( cores >= 2 )) && run_distgru 1x2 1 2 train
 run_distgru 2x1 2 1 train,io,allreduce
@@ -124,6 +133,12 @@ if /usr/bin/python3 -c 'import torch' 2>/dev/null; then
     run_pytorch "$t"
     run_pytorch "$t" tuned
   done
+  # The peer of distgru's 2 ranks x 1 thread: DistributedDataParallel, 2
+  # processes x 1 thread over gloo, as shipped and with distgru's settings.
+  if (( cores >= 2 )); then
+    run_pytorch 1 "" 2
+    run_pytorch 1 tuned 2
+  fi
 else
   echo "bench/run.sh: /usr/bin/python3 has no torch (apt-get install python3-torch python3-h5py);" \
        "the PyTorch baseline is skipped" >&2

@@ -4,8 +4,10 @@
 // optimiser step (train_step.h), agrees with the other ranks on the loss and
 // on stopping (rank_agreement.h), and then, when the schedule says so
 // (schedule.h), logs, validates (best_model.h keeps the best parameters) and
-// checkpoints (checkpoint_policy.h decides the files). At the end the test
-// set is scored with the best parameters. Before it starts: the ranks agree
+// checkpoints (checkpoint_policy.h decides the files). With --ema-decay a
+// moving average of the weights (weight_ema.h) follows every step and is
+// validated beside them; best.pt takes whichever validates better. At the
+// end the test set is scored with the best parameters. Before it starts: the ranks agree
 // on their settings (rank_agreement.h), rank 0 locks the run directory
 // (common/run_lock.h), and a resume is checked (resume.h).
 //
