@@ -18,7 +18,7 @@
 # run per --row with those flags added to the README config (each run's log
 # kept beside the JSON as FILE-runN.log). Every figure is
 # a TEST score: list each one read in the closing note (README "Honest
-# figures"). About 15 minutes on 2 cores with one --row.
+# figures"). About 10 minutes on 2 cores with one --row (+ 5 for the vectors, once).
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -33,7 +33,7 @@ while [[ $# -gt 0 ]]; do
     --row) rows+=("$2"); shift 2 ;;
     --no-distgru) distgru=0; shift ;;
     --config) config=$(realpath "$2"); shift 2 ;;
-    -h|--help) sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "bench/quality.sh: unknown option $1" >&2; exit 2 ;;
   esac
 done
