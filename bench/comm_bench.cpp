@@ -98,10 +98,9 @@ nlohmann::json run_gemm(const Options& o, dist::Communicator& comm) {
   };
   // Every rank on one thread, all at once.
   runtime::configure_threads(1, 1);
-  auto each = torch::tensor({best_gflops(true)}, torch::kDouble);
-  auto sum = each.clone();
+  auto sum = torch::tensor({best_gflops(true)}, torch::kDouble);
+  auto low = sum.clone();
   comm.allreduce(sum, dist::ReduceOp::kSum);
-  auto low = each.clone();
   comm.allreduce(low, dist::ReduceOp::kMin);
   out["ranks"] = comm.size();
   out["gflops_concurrent_sum"] = sum.item<double>();

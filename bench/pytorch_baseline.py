@@ -92,7 +92,9 @@ def block(batch, rank, ranks):
     return begin, begin + base + (1 if rank < extra else 0)
 
 
-def train(rank, args, queue):
+def train(rank, args, queue=None):
+    """Times the steps; returns rank 0's (step seconds, peak RSS MB, torch
+    threads), and under mp.spawn also puts them on `queue`."""
     ranks = max(args.ddp_ranks, 1)
     if args.threads != "default":
         torch.set_num_threads(int(args.threads))
@@ -126,8 +128,10 @@ def train(rank, args, queue):
             step_s.append(time.perf_counter() - start)
     if args.ddp_ranks:
         dist.destroy_process_group()
-    if rank == 0:
-        queue.put((step_s, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0, torch.get_num_threads()))
+    result = (step_s, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0, torch.get_num_threads())
+    if queue is not None and rank == 0:
+        queue.put(result)
+    return result
 
 
 def main():
@@ -150,13 +154,11 @@ def main():
     args = p.parse_args()
 
     if args.ddp_ranks:
-        context = mp.get_context("spawn")
-        queue = context.SimpleQueue()
-        mp.spawn(train, args=(args, queue), nprocs=args.ddp_ranks, join=True)
-    else:
         queue = mp.get_context("spawn").SimpleQueue()
-        train(0, args, queue)
-    step_s, peak_rss_mb, torch_threads = queue.get()
+        mp.spawn(train, args=(args, queue), nprocs=args.ddp_ranks, join=True)
+        step_s, peak_rss_mb, torch_threads = queue.get()
+    else:
+        step_s, peak_rss_mb, torch_threads = train(0, args)
 
     rates = sorted(args.batch / s for s in step_s)
     q = lambda v, f: v[int(f * (len(v) - 1) + 0.5)]

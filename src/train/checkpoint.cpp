@@ -83,12 +83,6 @@ CheckpointContents read_header(torch::serialize::InputArchive& in, const std::st
   return c;
 }
 
-std::string shape_text(const std::vector<int64_t>& shape) {
-  std::string text = "[";
-  for (size_t i = 0; i < shape.size(); ++i) text += (i ? ", " : "") + std::to_string(shape[i]);
-  return text + "]";
-}
-
 void open_archive(torch::serialize::InputArchive& in, const std::string& path) {
   DISTGRU_CHECK(fs::is_regular_file(path), path + ": no such checkpoint file");
   std::string problem;
@@ -228,8 +222,8 @@ CheckpointContents load_checkpoint(const std::string& path, torch::nn::Module& m
     const auto loaded = model.named_parameters();
     for (const auto& [name, shape] : shapes) {
       const auto now = loaded[name].sizes().vec();
-      DISTGRU_CHECK(now == shape, path + ": parameter " + name + " is " + shape_text(now) +
-                                      " in the checkpoint but " + shape_text(shape) +
+      DISTGRU_CHECK(now == shape, path + ": parameter " + name + " is " + c10::str(at::IntArrayRef(now)) +
+                                      " in the checkpoint but " + c10::str(at::IntArrayRef(shape)) +
                                       " in this model (other vocab/embed/hidden size?)");
     }
     if (auto bad = non_finite_parameters(model)) {

@@ -5,15 +5,6 @@
 #include "common/error.h"
 
 namespace distgru::train {
-namespace {
-
-std::string shape_text(at::IntArrayRef shape) {
-  std::string text = "[";
-  for (size_t i = 0; i < shape.size(); ++i) text += (i ? ", " : "") + std::to_string(shape[i]);
-  return text + "]";
-}
-
-}  // namespace
 
 WeightEma::WeightEma(double decay, const std::vector<torch::Tensor>& parameters) : decay_(decay) {
   DISTGRU_CHECK(decay > 0.0 && decay < 1.0, "--ema-decay must be in (0, 1), got " + std::to_string(decay));
@@ -52,8 +43,8 @@ void WeightEma::restore(const std::vector<torch::Tensor>& saved) {
   torch::NoGradGuard no_grad;
   for (size_t i = 0; i < saved.size(); ++i) {
     DISTGRU_CHECK(saved[i].sizes() == average_[i].sizes(),
-                  "the checkpoint's weight average " + std::to_string(i) + " is " + shape_text(saved[i].sizes()) +
-                      ", the parameter " + shape_text(average_[i].sizes()));
+                  "the checkpoint's weight average " + std::to_string(i) + " is " + c10::str(saved[i].sizes()) +
+                      ", the parameter " + c10::str(average_[i].sizes()));
     average_[i].copy_(saved[i]);
   }
 }

@@ -2,15 +2,13 @@
 
 #include <gtest/gtest.h>
 
+#include "tiny_model.h"
+
 namespace distgru::model {
 namespace {
 
 ModelConfig tiny(bool mask = true) {
-  ModelConfig c;
-  c.vocab_size = 30;
-  c.embed_dim = 6;
-  c.hidden_size = 5;
-  c.attention_size = 4;
+  auto c = testing::tiny_model_config();
   c.mask_padding = mask;
   return c;
 }

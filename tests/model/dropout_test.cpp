@@ -4,16 +4,13 @@
 
 #include "common/error.h"
 #include "model/attention_gru.h"
+#include "tiny_model.h"
 
 namespace distgru::model {
 namespace {
 
 ModelConfig tiny(DropoutRates rates) {
-  ModelConfig c;
-  c.vocab_size = 30;
-  c.embed_dim = 6;
-  c.hidden_size = 5;
-  c.attention_size = 4;
+  auto c = testing::tiny_model_config();
   c.dropout = rates;
   return c;
 }
