@@ -31,6 +31,8 @@ struct Options {
   int64_t allreduce_iters = 20;  // timed allreduces per path
   int threads = 0;           // per rank; 0 as distgru-train
   bool fast_gru = true;
+  model::Precision precision = model::Precision::kFloat32;
+  std::vector<std::string> gru_variants;  // gru suite: these only (empty: all)
   bool keep_denormals = false;  // undo configure_threads' flush to zero
   // Gradient sync, as distgru-train's --overlap-sync, --sparse-embedding, --bf16-allreduce.
   bool overlap = true;
@@ -73,14 +75,19 @@ double max_over_ranks(dist::Communicator& comm, double value);
 nlohmann::json run_train(const Options& o, dist::Communicator& comm);  // + eval throughput
 nlohmann::json run_io(const Options& o, dist::Communicator& comm);
 nlohmann::json run_allreduce(const Options& o, dist::Communicator& comm);
-// collective: the BLAS floor. Every rank multiplies 1024 x 1024 matrices on
-// one thread at the same time (a barrier before each product), so the sum
-// over ranks, "gflops_concurrent_sum", is what the cores a run of this many
-// single-thread ranks uses can deliver together (issue 16: one probe alone
-// overstates a loaded machine's share and understates its total); then rank
-// 0's figures on 1 thread and on every core it may use ("gflops_1_thread",
-// "gflops_all_cores").
+// collective: the GEMM floor. Every rank multiplies on one thread at the
+// same time (a barrier before each product), so the sum over ranks is what
+// the cores a run of this many single-thread ranks uses can deliver together
+// (issue 16: one probe alone overstates a loaded machine's share and
+// understates its total); rank 0 alone on one thread beside it. Each
+// library (OpenBLAS through ATen, oneDNN fp32, oneDNN bf16 where the CPU
+// has it) on a 1024^3 square and on the GRU's own shapes ("shapes"). The
+// fp32 floor, "gflops_concurrent_sum" and "gflops_1_thread", is the faster
+// fp32 library's square ("fp32_floor_library"); "bf16_gflops_*" oneDNN's.
 nlohmann::json run_gemm(const Options& o, dist::Communicator& comm);
 nlohmann::json run_gru(const Options& o, dist::Communicator& comm);
+// oneDNN's lbr_gru primitive, bidirectional, forward and backward timed
+// apart at this batch ({"error": ...} where oneDNN refuses it).
+nlohmann::json run_lbr_gru(const Options& o, int64_t batch, bool bf16);
 
 }  // namespace distgru::bench

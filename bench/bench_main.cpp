@@ -33,6 +33,7 @@ model::ModelConfig Options::model_config() const {
   c.hidden_size = hidden_size;
   c.attention_size = attention_size;
   c.fast_gru = fast_gru;
+  c.precision = precision;
   return c;
 }
 
@@ -137,6 +138,8 @@ Options parse(int argc, char** argv, std::vector<std::string>& suites, std::stri
     else if (flag == "--allreduce-iters") o.allreduce_iters = number();
     else if (flag == "--threads") o.threads = static_cast<int>(number());
     else if (flag == "--aten-gru") o.fast_gru = false;
+    else if (flag == "--precision") o.precision = parse_choice<model::Precision>(value(), "--precision");
+    else if (flag == "--gru-variants") o.gru_variants = split(value());
     else if (flag == "--keep-denormals") o.keep_denormals = true;
     else if (flag == "--no-overlap") o.overlap = false;
     else if (flag == "--sparse-embedding") o.sparse_embedding = true;
@@ -169,6 +172,11 @@ Options:
   --allreduce-iters N  timed allreduces per path (20)
   --vocab/--sentence/--embed/--hidden/--attention N   model sizes (the tutorial's)
   --aten-gru         use torch::nn::GRU instead of distgru's fast GRU
+  --precision P      fp32 or bf16: the fast GRU's products (train suite; bf16
+                     falls back to fp32 with a note where the CPU lacks it)
+  --gru-variants L   gru suite: only these of fast_fp32_aten_blas,
+                     fast_fp32_small_blocks, fast_fp32_onednn, fast_bf16_onednn,
+                     aten, onednn_lbr_gru_fp32, onednn_lbr_gru_bf16 (default all)
   --keep-denormals   compute with denormal floats instead of flushing them to
                      zero (runtime/process_settings.h), to measure what that buys
   --no-overlap       reduce the gradient buckets after backward, not during it
@@ -192,12 +200,16 @@ int main(int argc, char** argv) {
     auto comm = dist::create_communicator(session, dist::Backend::kMpi, dist::kDefaultCollectiveTimeout);
     options.threads = runtime::configure_threads(options.threads, comm->local_size());
     if (options.keep_denormals) at::globalContext().setFlushDenormal(false);
+    std::string precision_note;
+    options.precision = model::effective_precision(options.precision, &precision_note);
     nlohmann::json out = {{"ranks", comm->size()},
                           {"threads", options.threads},
                           {"global_batch", options.batch_size},
                           {"fast_gru", options.fast_gru},
                           {"blas", runtime::blas_summary()},
-                          {"gru", model::fast_gru_summary()},
+                          {"gru", model::fast_gru_summary(options.precision)},
+                          {"precision", choice_name(options.precision)},
+                          {"precision_note", precision_note},
                           {"flush_denormals", runtime::flushes_denormals()},
                           {"overlap", options.overlap},
                           {"sparse_embedding", options.sparse_embedding},

@@ -14,6 +14,7 @@
 #include <mutex>
 
 #include "bench/bench_common.h"
+#include "model/onednn_gemm.h"
 #include "distributed/gradient_sync.h"
 #include "distributed/mpi_session.h"
 #include "runtime/process_settings.h"
@@ -79,45 +80,114 @@ nlohmann::json run_allreduce(const Options& o, dist::Communicator& comm) {
           {"mpi_busbw_gbs", bus_bandwidth_gbs(bytes, bare.median, n)}};
 }
 
+namespace {
+
+// One product C = A B of the given library and shape, to time.
+struct GemmProbe {
+  std::string library;  // "openblas" (ATen's BLAS), "onednn_fp32", "onednn_bf16"
+  int64_t m, k, n;
+  torch::Tensor a, b, c;
+
+  GemmProbe(std::string lib, int64_t m_, int64_t k_, int64_t n_) : library(std::move(lib)), m(m_), k(k_), n(n_) {
+    const auto type = library == "onednn_bf16" ? torch::kBFloat16 : torch::kFloat;
+    a = torch::randn({m, k}).to(type);
+    b = torch::randn({k, n}).to(type);
+    c = torch::empty({m, n});
+  }
+  void run() {
+    if (library == "openblas") {
+      at::mm_out(c, a, b);
+      return;
+    }
+    model::GemmShape s;
+    s.m = m;
+    s.n = n;
+    s.k = k;
+    s.lda = k;
+    s.ldb = n;
+    s.ldc = n;
+    s.input = library == "onednn_bf16" ? model::GemmInput::kBFloat16 : model::GemmInput::kFloat32;
+    model::onednn_gemm(s, a.data_ptr(), b.data_ptr(), c.data_ptr<float>());
+  }
+};
+
+}  // namespace
+
 nlohmann::json run_gemm(const Options& o, dist::Communicator& comm) {
   // 1024 is large enough for OpenBLAS to reach its peak on these cores;
   // a tiny run (smoke test) probes a small size quickly.
-  const int64_t n = o.sentence_size >= 128 ? 1024 : 128;
-  const double flops = 2.0 * n * n * n;
-  auto a = torch::randn({n, n}), b = torch::randn({n, n}), c = torch::empty({n, n});
-  nlohmann::json out = {{"size", n}};
-  auto best_gflops = [&](bool together) {
+  const bool full = o.sentence_size >= 128;
+  const int64_t n = full ? 1024 : 128;
+  // Best of 10 timings (after 3), each of `repeat` products: every rank on
+  // one thread at once (barrier first) when together, else this rank alone.
+  auto best_gflops = [&](GemmProbe& g, bool together, int repeat) {
     std::vector<double> s;
     for (int i = 0; i < 3 + 10; ++i) {
       if (together) comm.barrier();
       const auto start = Clock::now();
-      at::mm_out(c, a, b);
+      for (int r = 0; r < repeat; ++r) g.run();
       if (i >= 3) s.push_back(since(start));
     }
-    return flops / Stats::of(s).min / 1e9;
+    return 2.0 * g.m * g.k * g.n * repeat / Stats::of(s).min / 1e9;
   };
-  // Every rank on one thread, all at once.
+  std::vector<std::string> libraries = {"openblas"};
+  if (model::onednn_available()) libraries.push_back("onednn_fp32");
+  if (model::onednn_native_bf16()) libraries.push_back("onednn_bf16");
+  // The square probe, then the shapes the GRU multiplies at one rank's
+  // batch of 64: a step's [64 x 128] x [128 x 384] (512 of them per pass),
+  // and the input projection of both directions, [64*256 x 100] x [100 x 768].
+  struct Shape {
+    std::string name;
+    int64_t m, k, n;
+    int repeat;
+  };
+  std::vector<Shape> shapes = {{"square", n, n, n, 1}};
+  if (full) {
+    shapes.push_back({"gru_step", 64, 128, 384, 64});
+    shapes.push_back({"gru_input_projection", 64 * 256, 100, 768, 1});
+  }
+  nlohmann::json out = {{"size", n}};
   runtime::configure_threads(1, 1);
-  auto sum = torch::tensor({best_gflops(true)}, torch::kDouble);
-  auto low = sum.clone();
-  comm.allreduce(sum, dist::ReduceOp::kSum);
-  comm.allreduce(low, dist::ReduceOp::kMin);
-  out["ranks"] = comm.size();
-  out["gflops_concurrent_sum"] = sum.item<double>();
-  out["gflops_concurrent_min_rank"] = low.item<double>();
-  // Rank 0 alone: 1 thread, then every core it may use.
-  const int cores = runtime::available_cores();
-  if (comm.rank() == 0) {
-    for (int threads : {1, cores}) {
-      runtime::configure_threads(threads, 1);
-      const double g = best_gflops(false);
-      out["gflops_" + std::to_string(threads) + "_threads"] = g;
-      if (threads == cores) out["gflops_all_cores"] = g;
-      if (threads == 1) out["gflops_1_thread"] = g;
+  for (const auto& shape : shapes) {
+    for (const auto& library : libraries) {
+      GemmProbe g(library, shape.m, shape.k, shape.n);
+      auto sum = torch::tensor({best_gflops(g, true, shape.repeat)}, torch::kDouble);
+      auto low = sum.clone();
+      comm.allreduce(sum, dist::ReduceOp::kSum);
+      comm.allreduce(low, dist::ReduceOp::kMin);
+      auto& entry = out["shapes"][shape.name];
+      entry["mkn"] = {shape.m, shape.k, shape.n};
+      entry[library] = {{"gflops_concurrent_sum", sum.item<double>()},
+                        {"gflops_concurrent_min_rank", low.item<double>()}};
+      if (comm.rank() == 0) entry[library]["gflops_1_thread"] = best_gflops(g, false, shape.repeat);
     }
   }
   comm.barrier();
-  out["cores"] = cores;
+  // The floors: fp32's is the best fp32 library's square product (OpenBLAS
+  // or oneDNN, whichever is faster here); bf16's is oneDNN's bf16.
+  const auto& square = out["shapes"]["square"];
+  auto best_of = [&](const std::vector<std::string>& libs, const char* key) {
+    double best = 0;
+    std::string which;
+    for (const auto& l : libs) {
+      if (square.contains(l) && square[l].contains(key) && square[l][key].get<double>() > best) {
+        best = square[l][key].get<double>();
+        which = l;
+      }
+    }
+    return std::make_pair(best, which);
+  };
+  const auto [sum, fp32_library] = best_of({"openblas", "onednn_fp32"}, "gflops_concurrent_sum");
+  out["fp32_floor_library"] = fp32_library;
+  out["ranks"] = comm.size();
+  out["gflops_concurrent_sum"] = sum;
+  out["gflops_concurrent_min_rank"] = square[fp32_library]["gflops_concurrent_min_rank"];
+  if (comm.rank() == 0) out["gflops_1_thread"] = best_of({"openblas", "onednn_fp32"}, "gflops_1_thread").first;
+  if (square.contains("onednn_bf16")) {
+    out["bf16_gflops_concurrent_sum"] = square["onednn_bf16"]["gflops_concurrent_sum"];
+    if (comm.rank() == 0) out["bf16_gflops_1_thread"] = square["onednn_bf16"]["gflops_1_thread"];
+  }
+  out["cores"] = runtime::available_cores();
   runtime::configure_threads(o.threads, 1);
   return out;
 }

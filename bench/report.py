@@ -29,7 +29,7 @@ def cpu_name():
 
 def main(out):
     probe = load(out, "distgru_probe") or {}
-    runs = {k: load(out, "distgru_" + k) for k in ("1x1", "1x2", "2x1", "2x1_denormals")}
+    runs = {k: load(out, "distgru_" + k) for k in ("1x1", "1x2", "2x1", "2x1_bf16", "2x1_denormals")}
     runs = {k: v for k, v in runs.items() if v}
     torch_runs = {}
     for name in sorted(os.listdir(out)):
@@ -54,11 +54,16 @@ def main(out):
     floor_of = {1: gemm.get("gflops_1_thread")}
     if together.get("gflops_concurrent_sum"):
         floor_of[together["ranks"]] = together["gflops_concurrent_sum"]
+    # bf16 rows are judged against bf16's own floor (oneDNN's bf16 GEMM).
+    bf16_floor_of = {1: gemm.get("bf16_gflops_1_thread")}
+    if together.get("bf16_gflops_concurrent_sum"):
+        bf16_floor_of[together["ranks"]] = together["bf16_gflops_concurrent_sum"]
     any_run = next(iter(runs.values()), None)
     flops = any_run["train"]["flops_per_step"] if any_run else None
     batch = any_run["global_batch"] if any_run else None
 
-    print(f"\nMachine: {cpu_name()}, {cores} cores; GEMM probe (1024³, float) "
+    print(f"\nMachine: {cpu_name()}, {cores} cores; GEMM probe (1024³, float, the faster of OpenBLAS and "
+          f"oneDNN here: {together.get('fp32_floor_library') or gemm.get('fp32_floor_library', '?')}) "
           f"{gemm.get('gflops_1_thread', 0):.0f} GFLOP/s on 1 core alone"
           + (f", {together['gflops_concurrent_sum']:.0f} on {together['ranks']} single-thread ranks at once "
              f"(slowest rank {together['gflops_concurrent_min_rank']:.0f})" if together else "")
@@ -68,6 +73,11 @@ def main(out):
             if g:
                 floor_s = flops / (g * 1e9)
                 print(f"Floor on {c} core(s): {floor_s:.3f} s/step = {batch / floor_s:.0f} samples/s")
+        for c, g in sorted(bf16_floor_of.items()):
+            if g:
+                floor_s = flops / (g * 1e9)
+                print(f"bf16 floor on {c} core(s) (oneDNN's bf16 GEMM, {g:.0f} GFLOP/s): {floor_s:.3f} s/step = "
+                      f"{batch / floor_s:.0f} samples/s")
         print()
 
     head = ("| Configuration | samples/s (median) | spread (min–max) | s/step | × PyTorch default "
@@ -77,7 +87,7 @@ def main(out):
     summary = {"machine": cpu_name(), "cores": cores, "gemm": gemm, "gemm_concurrent": together,
                "floor_gflops_by_cores": floor_of, "rows": []}
 
-    def row(label, r, sync=None, cores_used=None):
+    def row(label, r, sync=None, cores_used=None, bf16=False):
         s = r["samples_per_second"]
         step = r["step_seconds"]["median"]
         vs_def = f"{rate(r) / rate(default):.2f}" if default else "–"
@@ -85,7 +95,7 @@ def main(out):
         vs_ddp = f"{rate(r) / rate(ddp_best):.2f}" if ddp_best else "–"
         gf = f"{flops / step / 1e9:.0f}" if flops else "–"
         share = f"{100 * sync:.1f}%" if sync is not None else "–"
-        floor = floor_of.get(cores_used)
+        floor = (bf16_floor_of if bf16 else floor_of).get(cores_used)
         of_floor = flops / step / 1e9 / floor if flops and floor else None
         print(f"| {label} | {s['median']:.0f} | {s['min']:.0f}–{s['max']:.0f} | {step:.3f} | {vs_def} "
               f"| {vs_best} | {vs_ddp} | {share} | {gf} | {f'{100 * of_floor:.0f}%' if of_floor else '–'} |")
@@ -110,15 +120,23 @@ def main(out):
         row(torch_label(name, r), r, cores_used=used)
     for name, r in runs.items():
         t = r["train"]
+        bf16 = r.get("precision") == "bf16"
         row(f"distgru {r['ranks']} rank(s) × {r['threads']} thread(s)"
+            + (", bf16 products" if bf16 else "")
+            + (f" (asked for bf16: {r['precision_note']})" if r.get("precision_note") else "")
             + ("" if r.get("flush_denormals", True) else ", denormals kept"), t,
-            t["sync_share"]["median"] if r["ranks"] > 1 else None, cores_used=r["ranks"] * r["threads"])
+            t["sync_share"]["median"] if r["ranks"] > 1 else None, cores_used=r["ranks"] * r["threads"],
+            bf16=bf16)
 
     print()
     extra = {}
     if "1x1" in runs and "2x1" in runs:
         extra["scaling_1_to_2_ranks"] = rate(runs["2x1"]["train"]) / rate(runs["1x1"]["train"])
         print(f"- Scaling 1 → 2 ranks: {extra['scaling_1_to_2_ranks']:.2f}×")
+    if "2x1_bf16" in runs and "2x1" in runs and runs["2x1_bf16"].get("precision") == "bf16":
+        extra["bf16_vs_fp32_2x1"] = rate(runs["2x1_bf16"]["train"]) / rate(runs["2x1"]["train"])
+        print(f"- bf16 products vs fp32, 2 ranks × 1 thread, same run: {extra['bf16_vs_fp32_2x1']:.2f}× "
+              f"({runs['2x1_bf16']['gru']})")
     if "2x1_denormals" in runs and "2x1" in runs:
         extra["flush_denormals_gain"] = rate(runs["2x1"]["train"]) / rate(runs["2x1_denormals"]["train"])
         t = runs["2x1"]["train"]
@@ -184,6 +202,35 @@ def main(out):
                   f"(range {ratios[0]:.3f}–{ratios[-1]:.3f}); allreduce as a share of bare MPI, this minus "
                   f"baseline: median {bw[len(bw) // 2]:+.0f} points (range {bw[0]:+.0f} to {bw[-1]:+.0f})")
             extra["ab_against_baseline"] = ab
+    shapes = together.get("shapes") or gemm.get("shapes") or {}
+    if shapes:
+        libs = ["openblas", "onednn_fp32", "onednn_bf16"]
+        print(f"\nGEMM GFLOP/s by library and shape, {together.get('ranks', 1)} single-thread rank(s) at once, "
+              f"summed (rank 0 alone on 1 thread):\n")
+        print("| shape (m×k×n) | " + " | ".join(libs) + " |")
+        print("|" + "---|" * (len(libs) + 1))
+        for name, e in shapes.items():
+            cells = [f"{e[l]['gflops_concurrent_sum']:.0f} ({e[l].get('gflops_1_thread', 0):.0f})" if l in e else "–"
+                     for l in libs]
+            print(f"| {name} {'×'.join(str(x) for x in e['mkn'])} | " + " | ".join(cells) + " |")
+        extra["gemm_shapes"] = shapes
+    gru = load(out, "distgru_gru")
+    if gru and gru.get("gru"):
+        g = gru["gru"]
+        print(f"\nThe GRU alone, batch {g['batch_per_rank']} (one rank's of the 2-rank run), 1 thread, "
+              f"forward + backward, milliseconds median (min–max); distgru's default products: {g['default_gemm']}:\n")
+        print("| variant | forward | backward | total |")
+        print("|---|---|---|---|")
+        for name, v in g.items():
+            if isinstance(v, dict) and "forward_seconds" in v:
+                f, b = v["forward_seconds"], v["backward_seconds"]
+                print(f"| {name}{' (' + v['implementation'] + ')' if v.get('implementation') else ''} "
+                      f"| {1e3 * f['median']:.1f} ({1e3 * f['min']:.1f}–{1e3 * f['max']:.1f}) "
+                      f"| {1e3 * b['median']:.1f} ({1e3 * b['min']:.1f}–{1e3 * b['max']:.1f}) "
+                      f"| {1e3 * (f['median'] + b['median']):.1f} |")
+            elif isinstance(v, dict) and v.get("error"):
+                print(f"| {name} | refused: {v['error']} | | |")
+        extra["gru_alone"] = g
     for name in ("probe", "2x1"):
         io = (probe if name == "probe" else runs.get("2x1", {})).get("io")
         if io:

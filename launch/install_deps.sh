@@ -7,6 +7,7 @@ packages=(
   build-essential cmake ninja-build pkg-config git ca-certificates curl
   libtorch-dev                      # LibTorch 1.13 (CPU) C++ frontend
   libopenblas0-pthread              # an optimised BLAS: ~10x faster steps than the reference BLAS
+  libdnnl-dev                       # oneDNN: the fast GRU's products in fp32 and bfloat16 (model/onednn_gemm.h)
   libopenmpi-dev openmpi-bin        # MPI ranks and the CPU communicator
   libhdf5-dev                       # shards
   libboost-program-options-dev      # flags and config files

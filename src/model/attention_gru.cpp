@@ -72,7 +72,7 @@ torch::Tensor AttentionGRUImpl::encode(const torch::Tensor& embedded) {
                                     p["bias_hh_l0"]};
   const GRUDirectionWeights reverse{p["weight_ih_l0_reverse"], p["weight_hh_l0_reverse"],
                                     p["bias_ih_l0_reverse"], p["bias_hh_l0_reverse"]};
-  return fast_bidirectional_gru(embedded, forward, reverse);
+  return fast_bidirectional_gru(embedded, forward, reverse, config_.precision);
 }
 
 int64_t parameter_count(torch::nn::Module& module) {

@@ -17,6 +17,7 @@
 
 #include "data/vocabulary.h"
 #include "model/dropout.h"
+#include "model/precision.h"
 
 namespace distgru::model {
 
@@ -38,6 +39,10 @@ struct ModelConfig {
   // gradients); CUDA tensors always use cuDNN through torch::nn::GRU.
   // Parameters are the same either way.
   bool fast_gru = true;
+  // The fast GRU's products (precision.h); resolve it with
+  // effective_precision (fast_gru.h) first. Not part of the shape: a
+  // checkpoint trains and predicts in either.
+  Precision precision = Precision::kFloat32;
   DropoutRates dropout;  // training only; not part of the shape
 };
 

@@ -8,6 +8,7 @@
 #include "common/error.h"
 #include "common/native.h"
 #include "model/gru_step.h"
+#include "model/onednn_gemm.h"
 #include "model/step_gemm.h"
 
 namespace distgru::model {
@@ -54,19 +55,66 @@ void for_each_direction(const Fn& fn) {
   }
 }
 
-std::atomic<StepGemm>& step_gemm_mode() {
-  static std::atomic<StepGemm> mode{blas_has_small_gemm_kernels() ? StepGemm::kSmallBlocks
-                                                                  : StepGemm::kWhole};
+GruGemm default_gemm() {
+  if (onednn_available()) return GruGemm::kOneDnn;
+  return blas_has_small_gemm_kernels() ? GruGemm::kSmallBlocks : GruGemm::kWhole;
+}
+
+std::atomic<GruGemm>& gemm_mode() {
+  static std::atomic<GruGemm> mode{default_gemm()};
   return mode;
 }
 
-// out[m,n] = a[m,k] b[k,n] (+ out when accumulate): in small CBLAS blocks
-// for float when that mode is on (a and out row-major with any row stride),
-// else through ATen.
+// How a 2-D operand lies in memory, for oneDNN: row-major with row stride
+// ld, or transposed (column-major) with column stride ld.
+struct Layout {
+  bool transposed;
+  int64_t ld;
+};
+Layout layout_of(const Tensor& t) {
+  if (t.stride(1) == 1) return {false, std::max(t.stride(0), t.size(1))};
+  DISTGRU_CHECK(t.stride(0) == 1, "fast_gru: a product operand is neither row- nor column-major");
+  return {true, std::max(t.stride(1), t.size(0))};
+}
+
+// bfloat16 copy of a float tensor (any shape, made contiguous first).
+Tensor bf16_copy(const Tensor& t) {
+  const auto c = t.contiguous();
+  auto out = torch::empty(c.sizes(), c.options().dtype(torch::kBFloat16));
+  to_bfloat16(c.data_ptr<float>(), 0, reinterpret_cast<uint16_t*>(out.data_ptr()), 0, 1, c.numel());
+  return out;
+}
+
+uint16_t* bf16_data(const Tensor& t) { return reinterpret_cast<uint16_t*>(t.data_ptr()); }
+
+// out[m,n] = a[m,k] b[k,n] (+ out when accumulate). bfloat16 operands (the
+// bf16 precision) and float ones in oneDNN mode go to oneDNN; float in small
+// blocks mode to CBLAS blocks (a and out row-major with any row stride);
+// the rest (float64: tests and gradient checks) through ATen.
 void product(const Tensor& a, const Tensor& b, Tensor& out, bool accumulate) {
-  if (a.scalar_type() == torch::kFloat &&
-      step_gemm_mode().load(std::memory_order_relaxed) == StepGemm::kSmallBlocks) {
-    DISTGRU_CHECK(a.stride(1) == 1 && out.stride(1) == 1, "fast_gru: product needs row-major operands");
+  const GruGemm mode = gemm_mode().load(std::memory_order_relaxed);
+  if (a.scalar_type() == torch::kBFloat16 ||
+      (a.scalar_type() == torch::kFloat && mode == GruGemm::kOneDnn)) {
+    DISTGRU_CHECK(b.scalar_type() == a.scalar_type() && out.scalar_type() == torch::kFloat &&
+                      out.stride(1) == 1,
+                  "fast_gru: oneDNN products take two operands of one type into a row-major float");
+    const Layout la = layout_of(a), lb = layout_of(b);
+    GemmShape shape;
+    shape.m = a.size(0);
+    shape.k = a.size(1);
+    shape.n = b.size(1);
+    shape.a_transposed = la.transposed;
+    shape.lda = la.ld;
+    shape.b_transposed = lb.transposed;
+    shape.ldb = lb.ld;
+    shape.ldc = out.stride(0);
+    shape.accumulate = accumulate;
+    shape.input = a.scalar_type() == torch::kBFloat16 ? GemmInput::kBFloat16 : GemmInput::kFloat32;
+    onednn_gemm(shape, a.data_ptr(), b.data_ptr(), out.data_ptr<float>());
+    return;
+  }
+  if (a.scalar_type() == torch::kFloat && mode == GruGemm::kSmallBlocks && a.stride(1) == 1 &&
+      out.stride(1) == 1) {
     const auto bc = b.contiguous();
     const int64_t m = a.size(0), k = a.size(1), n = b.size(1);
     blocked_gemm(m, n, k, a.data_ptr<float>(), a.stride(0), bc.data_ptr<float>(), n,
@@ -107,14 +155,20 @@ inline void prefetch_rows(const T* p, int64_t rows, int64_t width, int64_t ld, b
   }
 }
 
+// states_bf16: undefined in float32; in bf16, [2, T+1, B, H] bfloat16
+// copies of the states (row 0 zero), the per-step products' left operand,
+// kept for backward's W_hh gradient.
 template <typename T>
 void run_forward(const Tensor& gi, const std::array<GRUDirectionWeights, 2>& w, Tensor& gates,
-                 Tensor& states, Tensor& out) {
+                 Tensor& states, Tensor& out, const Tensor& states_bf16) {
   const int64_t steps = gates.size(1), B = gates.size(3), H = gates.size(4);
+  const bool bf16 = states_bf16.defined();
   for_each_direction([&](int d) {
     // Contiguous [H, 3H]: a transposed view costs OpenBLAS a slower packing
     // every step (measured: 127 against 105 GFLOP/s for the step's GEMM).
-    const auto w_hh_t = w[d].w_hh.t().contiguous();
+    auto w_hh_t = w[d].w_hh.t().contiguous();
+    if (bf16) w_hh_t = bf16_copy(w_hh_t);
+    Tensor dir_states_bf16 = bf16 ? states_bf16.select(0, d) : Tensor();
     auto gh = torch::empty({B, 3 * H}, gi.options());
     const T* b_ih = w[d].b_ih.template data_ptr<T>();
     const T* b_hh = w[d].b_hh.template data_ptr<T>();
@@ -128,20 +182,30 @@ void run_forward(const Tensor& gi, const std::array<GRUDirectionWeights, 2>& w, 
       const int64_t t = time_of(d, s, steps);
       prefetch_rows(gi_d + t * 6 * H, B, 3 * H, steps * 6 * H, false);
       prefetch_rows(out_d + t * 2 * H, B, H, steps * 2 * H, true);
-      product(dir_states[s], w_hh_t, gh, /*accumulate=*/false);
+      product(bf16 ? dir_states_bf16[s] : dir_states[s], w_hh_t, gh, /*accumulate=*/false);
       T* g = gates_d + s * step_gates;
       step_forward<T>(B, H, gi_d + t * 6 * H, steps * 6 * H, gh.template data_ptr<T>(), b_ih, b_hh,
                       states_d + s * step_states, g, g + B * H, g + 2 * B * H, g + 3 * B * H,
                       states_d + (s + 1) * step_states, out_d + t * 2 * H, steps * 2 * H);
+      if (bf16) {
+        to_bfloat16(reinterpret_cast<const float*>(states_d + (s + 1) * step_states), H,
+                    bf16_data(dir_states_bf16[s + 1]), H, B, H);
+      }
     }
   });
 }
 
+// In bf16, w_hh are bfloat16 and dgi_bf16 / dgh_bf16 (else undefined)
+// receive bfloat16 copies of dgi and dgh, step by step while their rows are
+// in cache, for the per-step products and the large gradient products after.
 template <typename T>
 void run_backward(const Tensor& dy, const std::array<Tensor, 2>& w_hh, const Tensor& gates,
-                  const Tensor& states, Tensor& dgi, Tensor& dgh) {
+                  const Tensor& states, Tensor& dgi, Tensor& dgh, const Tensor& dgi_bf16,
+                  const Tensor& dgh_bf16) {
   const int64_t steps = gates.size(1), B = gates.size(3), H = gates.size(4);
+  const bool bf16 = dgh_bf16.defined();
   for_each_direction([&](int d) {
+    Tensor dir_dgh_bf16 = bf16 ? dgh_bf16.select(0, d) : Tensor();
     auto dh_next = torch::zeros({B, H}, dy.options());
     auto carry = torch::empty({B, H}, dy.options());
     const T* gates_d = gates.select(0, d).template data_ptr<T>();
@@ -158,11 +222,17 @@ void run_backward(const Tensor& dy, const std::array<Tensor, 2>& w_hh, const Ten
       step_backward<T>(B, H, dy_d + t * 2 * H, steps * 2 * H, dh_next.template data_ptr<T>(), g,
                        g + B * H, g + 2 * B * H, g + 3 * B * H, states_d + s * step_states,
                        dgi_d + t * 6 * H, steps * 6 * H, dgh_s, carry.template data_ptr<T>());
+      if (bf16) {
+        to_bfloat16(reinterpret_cast<const float*>(dgh_s), 3 * H, bf16_data(dir_dgh_bf16[s]), 3 * H,
+                    B, 3 * H);
+        to_bfloat16(reinterpret_cast<const float*>(dgi_d + t * 6 * H), steps * 6 * H,
+                    bf16_data(dgi_bf16) + d * 3 * H + t * 6 * H, steps * 6 * H, B, 3 * H);
+      }
       if (s == 0) break;  // h0 is a constant zero: its gradient is not needed
       const int64_t t_next = time_of(d, s - 1, steps);
       prefetch_rows(dy_d + t_next * 2 * H, B, H, steps * 2 * H, false);
       prefetch_rows(dgi_d + t_next * 6 * H, B, 3 * H, steps * 6 * H, true);
-      product(dir_dgh[s], w_hh[d], carry, /*accumulate=*/true);
+      product(bf16 ? dir_dgh_bf16[s] : dir_dgh[s], w_hh[d], carry, /*accumulate=*/true);
       std::swap(dh_next, carry);
     }
   });
@@ -173,7 +243,7 @@ class FastGRUFunction : public torch::autograd::Function<FastGRUFunction> {
   static Tensor forward(AutogradContext* ctx, const Tensor& x, const Tensor& w_ih_f,
                         const Tensor& w_hh_f, const Tensor& b_ih_f, const Tensor& b_hh_f,
                         const Tensor& w_ih_r, const Tensor& w_hh_r, const Tensor& b_ih_r,
-                        const Tensor& b_hh_r) {
+                        const Tensor& b_hh_r, bool bf16) {
     const int64_t B = x.size(0), T = x.size(1), E = x.size(2), H = w_hh_f.size(1);
     const std::array<GRUDirectionWeights, 2> w{
         GRUDirectionWeights{w_ih_f, w_hh_f, b_ih_f.contiguous(), b_hh_f.contiguous()},
@@ -186,7 +256,11 @@ class FastGRUFunction : public torch::autograd::Function<FastGRUFunction> {
     auto x1 = torch::empty({B * T, E + 1}, x.options());
     x1.narrow(1, 0, E).copy_(x.reshape({B * T, E}));
     x1.narrow(1, E, 1).fill_(1);
+    // In bf16 the products' operands are bfloat16 copies; x1's copy is all
+    // backward needs of it.
+    if (bf16) x1 = bf16_copy(x1);
     auto w_ih = torch::cat({w_ih_f, w_ih_r}, 0);              // [6H, E]
+    if (bf16) w_ih = bf16_copy(w_ih);
     // [B*T, 6H], biases go in the step. Small blocks here too when the BLAS
     // has the kernels for them: 17 against 25 ms at one rank's batch, as
     // they also skip zeroing the 50 MB output first.
@@ -195,11 +269,19 @@ class FastGRUFunction : public torch::autograd::Function<FastGRUFunction> {
     auto gates = torch::empty({2, T, kGateSlots, B, H}, x.options());
     auto states = torch::empty({2, T + 1, B, H}, x.options());
     states.select(1, 0).zero_();
+    Tensor states_bf16;
+    if (bf16) {
+      states_bf16 = torch::empty({2, T + 1, B, H}, x.options().dtype(torch::kBFloat16));
+      states_bf16.select(1, 0).zero_();
+    }
     auto out = torch::empty({B, T, 2 * H}, x.options());
-    AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "fast_gru_forward",
-                               [&] { run_forward<scalar_t>(gi, w, gates, states, out); });
+    AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "fast_gru_forward", [&] {
+      run_forward<scalar_t>(gi, w, gates, states, out, states_bf16);
+    });
 
     ctx->save_for_backward({w_ih_f, w_hh_f, w_ih_r, w_hh_r});
+    ctx->saved_data["bf16"] = bf16;
+    ctx->saved_data["states_bf16"] = states_bf16;
     ctx->saved_data["x1"] = x1;
     ctx->saved_data["gates"] = gates;
     ctx->saved_data["states"] = states;
@@ -213,31 +295,54 @@ class FastGRUFunction : public torch::autograd::Function<FastGRUFunction> {
     const auto gates = ctx->saved_data["gates"].toTensor();
     const auto states = ctx->saved_data["states"].toTensor();
     const int64_t T = gates.size(1), B = gates.size(3), H = gates.size(4), E = x1.size(1) - 1;
+    const bool bf16 = ctx->saved_data["bf16"].toBool();
+    const auto states_bf16 = ctx->saved_data["states_bf16"].toTensor();
     auto dy = grad_out[0].contiguous();  // [B, T, 2H]
     auto dgi = torch::empty({B * T, 6 * H}, dy.options());
     auto dgh = torch::empty({2, T, B, 3 * H}, dy.options());
-    const std::array<Tensor, 2> w_hh{saved[1].contiguous(), saved[3].contiguous()};
+    std::array<Tensor, 2> w_hh{saved[1].contiguous(), saved[3].contiguous()};
+    Tensor dgi_bf16, dgh_bf16;
+    if (bf16) {
+      for (auto& w : w_hh) w = bf16_copy(w);
+      dgi_bf16 = torch::empty({B * T, 6 * H}, dy.options().dtype(torch::kBFloat16));
+      dgh_bf16 = torch::empty({2, T, B, 3 * H}, dy.options().dtype(torch::kBFloat16));
+    }
     AT_DISPATCH_FLOATING_TYPES(dy.scalar_type(), "fast_gru_backward", [&] {
-      run_backward<scalar_t>(dy, w_hh, gates, states, dgi, dgh);
+      run_backward<scalar_t>(dy, w_hh, gates, states, dgi, dgh, dgi_bf16, dgh_bf16);
     });
 
     // Everything below is a large GEMM or a reduction over all steps at once.
+    const auto& dgi_in = bf16 ? dgi_bf16 : dgi;
+    auto mm = [](const Tensor& a, const Tensor& b) {
+      const auto type = a.scalar_type() == torch::kBFloat16 ? torch::kFloat : a.scalar_type();
+      auto out = torch::empty({a.size(0), b.size(1)}, a.options().dtype(type));
+      product(a, b, out, /*accumulate=*/false);
+      return out;
+    };
     Tensor dx;
     if (ctx->needs_input_grad(0)) {
       auto w_ih = torch::cat({saved[0], saved[2]}, 0);
-      dx = torch::mm(dgi, w_ih).view({B, T, E});
+      if (bf16) w_ih = bf16_copy(w_ih);
+      dx = mm(dgi_in, w_ih).view({B, T, E});
     }
-    const auto dw_ih1 = torch::mm(dgi.t(), x1);  // [6H, E + 1]: W_ih's gradient, then b_ih's
+    // The weight gradients are made transposed, x1^T dgi rather than
+    // dgi^T x1 (and h^T dgh below): the long sum over B*T rows then runs
+    // with 768 output columns instead of 101, which oneDNN multiplies at
+    // 99 against 76 GFLOP/s in fp32 (183 against 159 in bf16; AMD EPYC, one
+    // thread); the transposes back are the copies into the gradients.
+    const auto dw_ih1 = mm(x1.t(), dgi_in).t();  // [6H, E + 1]: W_ih's gradient, then b_ih's
     const auto dw_ih = dw_ih1.narrow(1, 0, E);
     const auto db_ih = dw_ih1.select(1, E);
     const auto ones = torch::ones({T * B}, dy.options());
-    variable_list grads(9);
+    variable_list grads(10);  // the last for the bf16 flag: none
     grads[0] = dx;
     for (int d = 0; d < 2; ++d) {
       auto dgh_d = dgh.select(0, d).view({T * B, 3 * H});
-      auto h_prev = states.select(0, d).narrow(0, 0, T).reshape({T * B, H});
+      const auto& products_dgh = bf16 ? dgh_bf16 : dgh;
+      const auto& products_states = bf16 ? states_bf16 : states;
+      auto h_prev = products_states.select(0, d).narrow(0, 0, T).reshape({T * B, H});
       grads[1 + 4 * d] = dw_ih.narrow(0, 3 * H * d, 3 * H).contiguous();
-      grads[2 + 4 * d] = torch::mm(dgh_d.t(), h_prev);
+      grads[2 + 4 * d] = mm(h_prev.t(), products_dgh.select(0, d).view({T * B, 3 * H})).t().contiguous();
       grads[3 + 4 * d] = db_ih.narrow(0, 3 * H * d, 3 * H).contiguous();
       // b_hh's gradient equals b_ih's for the r and z gates (the kernel writes
       // the same values to dgi and dgh); only the n gate's, scaled by r,
@@ -270,31 +375,60 @@ void check_direction(const GRUDirectionWeights& w, const torch::Tensor& x, int64
 
 const char* fast_gru_kernels() { return gru_step_isa(); }
 
-StepGemm fast_gru_step_gemm() { return step_gemm_mode().load(); }
+GruGemm fast_gru_gemm() { return gemm_mode().load(); }
 
-void set_fast_gru_step_gemm(StepGemm mode) {
-  DISTGRU_CHECK(mode == StepGemm::kWhole || blocked_gemm_available(),
+void set_fast_gru_gemm(GruGemm mode) {
+  DISTGRU_CHECK(mode != GruGemm::kSmallBlocks || blocked_gemm_available(),
                 "fast_gru: small blocks need cblas_sgemm in this process's BLAS");
-  step_gemm_mode().store(mode);
+  DISTGRU_CHECK(mode != GruGemm::kOneDnn || onednn_available(),
+                "fast_gru: distgru was built without oneDNN (install libdnnl-dev and rebuild)");
+  gemm_mode().store(mode);
 }
 
-std::string fast_gru_summary() {
-  return std::string("fast GRU: ") + fast_gru_kernels() + " gate kernels, step products " +
-         (fast_gru_step_gemm() == StepGemm::kSmallBlocks ? "in small CBLAS blocks" : "whole");
+Precision effective_precision(Precision requested, std::string* why) {
+  if (requested != Precision::kBFloat16) return requested;
+  if (!onednn_available()) {
+    if (why) *why = "bf16 needs oneDNN, and distgru was built without it (libdnnl-dev); running fp32";
+    return Precision::kFloat32;
+  }
+  if (!onednn_native_bf16()) {
+    if (why) {
+      *why = "this CPU has neither AVX512_BF16 nor AMX (oneDNN's ISA here: " + onednn_isa() +
+             "), where bf16 products would be slower than fp32; running fp32";
+    }
+    return Precision::kFloat32;
+  }
+  return requested;
+}
+
+std::string fast_gru_summary(Precision precision) {
+  std::string products;
+  switch (fast_gru_gemm()) {
+    case GruGemm::kWhole: products = "ATen's BLAS"; break;
+    case GruGemm::kSmallBlocks: products = "ATen's BLAS, step products in small CBLAS blocks"; break;
+    case GruGemm::kOneDnn: products = "oneDNN (" + onednn_isa() + ")"; break;
+  }
+  if (precision == Precision::kBFloat16) products = "oneDNN bf16 (" + onednn_isa() + ")";
+  return std::string("fast GRU: ") + fast_gru_kernels() + " gate kernels, " +
+         choice_name(precision) + " products through " + products;
 }
 
 torch::Tensor fast_bidirectional_gru(const torch::Tensor& x, const GRUDirectionWeights& forward,
-                                     const GRUDirectionWeights& reverse) {
+                                     const GRUDirectionWeights& reverse, Precision precision) {
   DISTGRU_CHECK(x.dim() == 3 && x.size(0) > 0 && x.size(1) > 0,
                 "fast_gru: input must be a non-empty [batch, time, features] tensor");
   DISTGRU_CHECK(x.device().is_cpu(), "fast_gru: CPU tensors only (CUDA uses cuDNN's GRU)");
   DISTGRU_CHECK(x.scalar_type() == torch::kFloat || x.scalar_type() == torch::kDouble,
                 "fast_gru: float32 or float64 only");
+  const bool bf16 = precision == Precision::kBFloat16;
+  DISTGRU_CHECK(!bf16 || x.scalar_type() == torch::kFloat, "fast_gru: bf16 products need float32 tensors");
+  DISTGRU_CHECK(!bf16 || effective_precision(precision) == Precision::kBFloat16,
+                "fast_gru: bf16 products are not available here (see effective_precision)");
   const int64_t H = forward.w_hh.size(1);
   check_direction(forward, x, H);
   check_direction(reverse, x, H);
   return FastGRUFunction::apply(x, forward.w_ih, forward.w_hh, forward.b_ih, forward.b_hh,
-                                reverse.w_ih, reverse.w_hh, reverse.b_ih, reverse.b_hh);
+                                reverse.w_ih, reverse.w_hh, reverse.b_ih, reverse.b_hh, bf16);
 }
 
 }  // namespace distgru::model

@@ -20,6 +20,8 @@
 
 #include <string>
 
+#include "model/precision.h"
+
 namespace distgru::model {
 
 // One direction's parameters, in torch::nn::GRU's layout.
@@ -33,23 +35,35 @@ struct GRUDirectionWeights {
 // x: [B, T, E] batch-first, float32 or float64, on the CPU, with the weights of
 // the same dtype. Returns [B, T, 2H]: the forward direction's states, then the
 // reverse direction's (as torch::nn::GRU's output). Differentiable in x and
-// every weight.
+// every weight. precision bf16 (float32 only, and only where
+// effective_precision keeps it) multiplies bfloat16 copies of the operands
+// with float32 accumulation; the gate arithmetic and states stay float32.
 torch::Tensor fast_bidirectional_gru(const torch::Tensor& x, const GRUDirectionWeights& forward,
-                                     const GRUDirectionWeights& reverse);
+                                     const GRUDirectionWeights& reverse,
+                                     Precision precision = Precision::kFloat32);
+
+// The precision this process can run for `requested`: bf16 falls back to
+// fp32 where distgru has no oneDNN or the CPU has neither AVX512_BF16 nor AMX
+// (emulated bf16 is slower than fp32); *why then says so, for the log.
+Precision effective_precision(Precision requested, std::string* why = nullptr);
 
 // The instruction set of the float32 gate kernels this CPU runs: "AVX-512",
 // "AVX2" or "baseline" (chosen once from the CPU's feature bits).
 const char* fast_gru_kernels();
 
-// How float32 runs its per-step products: whole through ATen, or cut into
-// small blocks through CBLAS (model/step_gemm.h). Chosen once per process
-// from the BLAS in use; tests set it to cover both.
-enum class StepGemm { kWhole, kSmallBlocks };
-StepGemm fast_gru_step_gemm();
-void set_fast_gru_step_gemm(StepGemm mode);
+// How float32 runs its products: all through ATen (its BLAS), through ATen
+// with the per-step products and the input projection cut into small CBLAS
+// blocks (model/step_gemm.h), or all through oneDNN's matmul
+// (model/onednn_gemm.h). Chosen once per process: oneDNN when distgru has
+// it (bench/run.sh's gru suite measures the three), else small blocks where
+// the BLAS has kernels for them. Tests set it to cover each. bf16 always
+// runs on oneDNN.
+enum class GruGemm { kWhole, kSmallBlocks, kOneDnn };
+GruGemm fast_gru_gemm();
+void set_fast_gru_gemm(GruGemm mode);
 
-// For the logs: "fast GRU: AVX-512 gate kernels, step products in small
-// CBLAS blocks".
-std::string fast_gru_summary();
+// For the logs: "fast GRU: AVX-512 gate kernels, fp32 products through
+// oneDNN (avx512_core_bf16)".
+std::string fast_gru_summary(Precision precision = Precision::kFloat32);
 
 }  // namespace distgru::model

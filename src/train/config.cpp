@@ -1,6 +1,10 @@
 #include "train/config.h"
 
+#include <mutex>
+
 #include "common/error.h"
+#include "common/log.h"
+#include "model/fast_gru.h"
 #include "data/manifest.h"
 #include "train/step_trace.h"
 
@@ -106,7 +110,11 @@ OptionTable<TrainConfig> make_table() {
       .add(runtime, "bf16-allreduce", &C::bf16_allreduce,
            "allreduce the dense gradient buckets in bfloat16, half the bytes on the wire (Horovod's "
            "--fp16-allreduce, DDP's bf16_compress_hook): each element and partial sum rounded to 8 significant "
-           "bits; the sparse embedding rows stay float");
+           "bits; the sparse embedding rows stay float")
+      .add(runtime, "precision", &C::precision,
+           "the CPU GRU's matrix products: fp32, or bf16 (bfloat16 operands, float32 accumulation, on "
+           "AVX512_BF16 or AMX through oneDNN; states, gates, loss, allreduce and Adam stay float32). Where the "
+           "CPU has neither, bf16 runs fp32 with a warning. CUDA runs fp32");
   return t;
 }
 
@@ -160,6 +168,16 @@ model::ModelConfig model_config(const TrainConfig& c) {
   m.attention_size = c.attention_size;
   m.mask_padding = c.mask_padding;
   m.dropout = {c.dropout_embedding, c.dropout_word, c.dropout_encoder, c.dropout_output};
+  std::string fallback;
+  m.precision = model::effective_precision(c.precision, &fallback);
+  static std::once_flag logged;  // once per process, not per model built
+  std::call_once(logged, [&] {
+    if (!fallback.empty()) {
+      spdlog::warn("--precision bf16: {}", fallback);
+    } else if (m.precision == model::Precision::kBFloat16) {
+      spdlog::info("--precision bf16: {}", model::fast_gru_summary(m.precision));
+    }
+  });
   return m;
 }
 

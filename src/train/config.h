@@ -26,6 +26,9 @@ namespace distgru::train {
 DISTGRU_CHOICE_OPTION(LrSchedule)
 DISTGRU_CHOICE_OPTION(SelectMetric)
 }  // namespace distgru::train
+namespace distgru::model {
+DISTGRU_CHOICE_OPTION(Precision)
+}  // namespace distgru::model
 
 namespace distgru::train {
 
@@ -99,6 +102,7 @@ struct TrainConfig {
   bool overlap_sync = true;              // reduce buckets during backward
   bool sparse_embedding = false;         // sync the embedding's gradient as the rows the batch touched
   bool bf16_allreduce = false;           // the dense gradient buckets travel as bfloat16
+  model::Precision precision = model::Precision::kFloat32;  // the fast GRU's products (model/precision.h)
 };
 
 // The table every view of the settings is generated from.

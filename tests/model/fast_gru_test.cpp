@@ -8,6 +8,7 @@
 
 #include "common/error.h"
 #include "common/native.h"
+#include "model/onednn_gemm.h"
 #include "model/step_gemm.h"
 #include "model/attention_gru.h"
 
@@ -107,11 +108,12 @@ TEST(FastGRU, DeterministicAndIndependentOfThreadCount) {
   auto x = torch::randn({s.batch, s.time, s.input});
   auto dy = torch::randn({s.batch, s.time, 2 * s.hidden});
   const int threads = torch::get_num_threads();
-  const StepGemm saved = fast_gru_step_gemm();
-  std::vector<StepGemm> modes = {StepGemm::kWhole};
-  if (blocked_gemm_available()) modes.push_back(StepGemm::kSmallBlocks);
-  for (const StepGemm mode : modes) {
-    set_fast_gru_step_gemm(mode);
+  const GruGemm saved = fast_gru_gemm();
+  std::vector<GruGemm> modes = {GruGemm::kWhole};
+  if (blocked_gemm_available()) modes.push_back(GruGemm::kSmallBlocks);
+  if (onednn_available()) modes.push_back(GruGemm::kOneDnn);
+  for (const GruGemm mode : modes) {
+    set_fast_gru_gemm(mode);
     torch::set_num_threads(1);
     auto a = gradients(ref, x, dy, true);
     auto b = gradients(ref, x, dy, true);
@@ -123,7 +125,7 @@ TEST(FastGRU, DeterministicAndIndependentOfThreadCount) {
       EXPECT_LE(relative_error(c[i], a[i]), 1e-6) << i << " mode " << static_cast<int>(mode);
     }
   }
-  set_fast_gru_step_gemm(saved);
+  set_fast_gru_gemm(saved);
 }
 
 // The kernels follow the CPU's feature bits, not its model number: GCC's
@@ -148,10 +150,10 @@ TEST(FastGRU, SmallBlockStepProductsGiveTheSameLayer) {
   Reference ref(s, torch::kFloat);
   const auto x = torch::randn({s.batch, s.time, s.input});
   const auto dy = torch::randn({s.batch, s.time, 2 * s.hidden});
-  const StepGemm saved = fast_gru_step_gemm();
+  const GruGemm saved = fast_gru_gemm();
   std::vector<torch::Tensor> results[2];
   for (int mode = 0; mode < 2; ++mode) {
-    set_fast_gru_step_gemm(mode == 0 ? StepGemm::kWhole : StepGemm::kSmallBlocks);
+    set_fast_gru_gemm(mode == 0 ? GruGemm::kWhole : GruGemm::kSmallBlocks);
     auto xi = x.clone().requires_grad_(true);
     for (auto& p : ref.params()) p.mutable_grad() = torch::Tensor();
     auto y = fast_bidirectional_gru(xi, ref.forward, ref.reverse);
@@ -159,7 +161,7 @@ TEST(FastGRU, SmallBlockStepProductsGiveTheSameLayer) {
     results[mode] = {y.detach(), xi.grad()};
     for (auto& p : ref.params()) results[mode].push_back(p.grad().clone());
   }
-  set_fast_gru_step_gemm(saved);
+  set_fast_gru_gemm(saved);
   for (size_t i = 0; i < results[0].size(); ++i) {
     EXPECT_LE(relative_error(results[1][i], results[0][i]), 1e-5) << "tensor " << i;
   }

@@ -1,0 +1,57 @@
+#pragma once
+// Matrix products through oneDNN's matmul primitive, for the fast GRU
+// (fast_gru.h). oneDNN is the library LibTorch itself links (Debian's
+// libdnnl2); its "brgemm" kernels beat OpenBLAS 0.3.21 on the GRU's shapes
+// in float32 and, on CPUs with AVX512_BF16 or AMX, multiply bfloat16 at
+// about twice the float32 rate. Measured on an AMD EPYC (AVX-512,
+// AVX512_BF16), one thread, 512 products [64x128]x[128x384]: OpenBLAS 96,
+// oneDNN fp32 115, oneDNN bf16 210 GFLOP/s (bench/run.sh's gemm suite prints
+// these for the machine it runs on).
+//
+// Primitives are made once per shape and thread and kept (a thread-local
+// cache): the GRU runs the same few shapes thousands of times a step.
+// Results are deterministic for a given shape and thread count.
+
+#include <cstdint>
+#include <string>
+
+namespace distgru::model {
+
+enum class GemmInput { kFloat32, kBFloat16 };
+
+// C[m,n] = A[m,k] B[k,n] (+ C when accumulate), all row-major with the given
+// row strides (elements). A transposed: A is stored as [k,m] (lda its row
+// stride); likewise B as [n,k].
+struct GemmShape {
+  int64_t m = 0, n = 0, k = 0;
+  bool a_transposed = false;
+  bool b_transposed = false;
+  int64_t lda = 0, ldb = 0, ldc = 0;
+  bool accumulate = false;
+  GemmInput input = GemmInput::kFloat32;  // A and B; C is always float32
+};
+
+// Whether distgru was built with oneDNN (CMake found Debian's libdnnl-dev).
+bool onednn_available();
+
+// Whether this CPU multiplies bfloat16 natively (oneDNN's ISA is
+// avx512_core_bf16 or an AMX one); without it bf16 would be emulated,
+// slower than float32, so callers fall back to float32.
+bool onednn_native_bf16();
+
+// oneDNN's name for the instruction set it uses here, e.g. "avx512_core_bf16";
+// "none" when built without oneDNN.
+std::string onednn_isa();
+
+// A and B are float (kFloat32) or bfloat16 bits (uint16_t, kBFloat16); C is
+// float. Runs on oneDNN's threads (OpenMP: one inside a parallel region).
+// Throws distgru::Error when built without oneDNN or oneDNN refuses the
+// shape or type (bf16 on a CPU without AVX-512).
+void onednn_gemm(const GemmShape& shape, const void* a, const void* b, float* c);
+
+// float32 -> bfloat16 bits, rounding to nearest even (NaN stays NaN): rows
+// of cols values, row strides ld_in and ld_out.
+void to_bfloat16(const float* in, int64_t ld_in, uint16_t* out, int64_t ld_out, int64_t rows,
+                 int64_t cols);
+
+}  // namespace distgru::model
