@@ -1,6 +1,7 @@
 #include "model/attention_gru.h"
 
 #include "common/error.h"
+#include "model/dense.h"
 #include "model/fast_gru.h"
 
 namespace distgru::model {
@@ -46,9 +47,12 @@ ModelOutput AttentionGRUImpl::forward(const torch::Tensor& tokens) {
   }
   auto states = encode(embedded);                                // [B,T,2H]
   if (drop) states = dropout(states, config_.dropout.encoder, states.sizes(), noise_);
-  auto scores = attention_score_->forward(
-                    torch::relu(attention_hidden_->forward(states)))
-                    .squeeze(-1);                                // [B,T]
+  // The attention MLP's first layer is the largest product after the GRU's:
+  // on the CPU it runs as the GRU's do (dense.h), in the configured precision.
+  const auto hidden = config_.fast_gru
+                          ? dense(states, attention_hidden_->weight, attention_hidden_->bias, config_.precision)
+                          : attention_hidden_->forward(states);
+  auto scores = attention_score_->forward(torch::relu(hidden)).squeeze(-1);  // [B,T]
   if (config_.mask_padding) {
     // A large finite negative rather than -inf: a row of only padding then gets
     // uniform weights instead of NaN.
