@@ -99,15 +99,7 @@ struct GemmProbe {
       at::mm_out(c, a, b);
       return;
     }
-    model::GemmShape s;
-    s.m = m;
-    s.n = n;
-    s.k = k;
-    s.lda = k;
-    s.ldb = n;
-    s.ldc = n;
-    s.input = library == "onednn_bf16" ? model::GemmInput::kBFloat16 : model::GemmInput::kFloat32;
-    model::onednn_gemm(s, a.data_ptr(), b.data_ptr(), c.data_ptr<float>());
+    model::onednn_product(a, b, c);
   }
 };
 

@@ -8,42 +8,16 @@ namespace {
 
 using torch::Tensor;
 
-uint16_t* bits(const Tensor& t) { return reinterpret_cast<uint16_t*>(t.data_ptr()); }
-
-// A bfloat16 copy of a contiguous float tensor.
-Tensor to_bf16(const Tensor& t) {
-  auto out = torch::empty(t.sizes(), t.options().dtype(torch::kBFloat16));
-  to_bfloat16(t.data_ptr<float>(), 0, bits(out), 0, 1, t.numel());
-  return out;
-}
-
-// c[m,n] = a[m,k] b[k,n] (+ c when accumulate); a or b given transposed
-// (stored [k,m] / [n,k]).
-void multiply(const Tensor& a, bool a_t, const Tensor& b, bool b_t, Tensor& c, bool accumulate = false) {
-  GemmShape s;
-  s.m = c.size(0);
-  s.n = c.size(1);
-  s.k = a_t ? a.size(0) : a.size(1);
-  s.a_transposed = a_t;
-  s.b_transposed = b_t;
-  s.lda = a.size(1);
-  s.ldb = b.size(1);
-  s.ldc = c.size(1);
-  s.accumulate = accumulate;
-  s.input = a.scalar_type() == torch::kBFloat16 ? GemmInput::kBFloat16 : GemmInput::kFloat32;
-  onednn_gemm(s, a.data_ptr(), b.data_ptr(), c.data_ptr<float>());
-}
-
 class DenseFunction : public torch::autograd::Function<DenseFunction> {
  public:
   static Tensor forward(torch::autograd::AutogradContext* ctx, const Tensor& x, const Tensor& weight,
                         const Tensor& bias, bool bf16) {
     const auto x2 = x.contiguous();
     const auto w = weight.contiguous();
-    const auto xs = bf16 ? to_bf16(x2) : x2;
-    const auto ws = bf16 ? to_bf16(w) : w;
+    const auto xs = bf16 ? bfloat16_copy(x2) : x2;
+    const auto ws = bf16 ? bfloat16_copy(w) : w;
     auto y = bias.unsqueeze(0).expand({x2.size(0), w.size(0)}).contiguous();
-    multiply(xs, false, ws, /*b_t=*/true, y, /*accumulate=*/true);  // y = b + x W^T
+    onednn_product(xs, ws.t(), y, /*accumulate=*/true);  // y = b + x W^T
     ctx->save_for_backward({xs, ws});
     ctx->saved_data["bf16"] = bf16;
     return y;
@@ -56,15 +30,15 @@ class DenseFunction : public torch::autograd::Function<DenseFunction> {
     const auto& ws = saved[1];
     const bool bf16 = ctx->saved_data["bf16"].toBool();
     const auto dy = grad_out[0].contiguous();  // [N, out]
-    const auto dys = bf16 ? to_bf16(dy) : dy;
+    const auto dys = bf16 ? bfloat16_copy(dy) : dy;
     const auto f32 = dy.options().dtype(torch::kFloat);
     Tensor dx;
     if (ctx->needs_input_grad(0)) {
       dx = torch::empty({dy.size(0), ws.size(1)}, f32);
-      multiply(dys, false, ws, false, dx);  // dx = dy W
+      onednn_product(dys, ws, dx);  // dx = dy W
     }
     auto dw = torch::empty({ws.size(0), ws.size(1)}, f32);
-    multiply(dys, /*a_t=*/true, xs, false, dw);  // dW = dy^T x
+    onednn_product(dys.t(), xs, dw);  // dW = dy^T x
     return {dx, dw, dy.sum(0), Tensor()};
   }
 };

@@ -65,26 +65,6 @@ std::atomic<GruGemm>& gemm_mode() {
   return mode;
 }
 
-// How a 2-D operand lies in memory, for oneDNN: row-major with row stride
-// ld, or transposed (column-major) with column stride ld.
-struct Layout {
-  bool transposed;
-  int64_t ld;
-};
-Layout layout_of(const Tensor& t) {
-  if (t.stride(1) == 1) return {false, std::max(t.stride(0), t.size(1))};
-  DISTGRU_CHECK(t.stride(0) == 1, "fast_gru: a product operand is neither row- nor column-major");
-  return {true, std::max(t.stride(1), t.size(0))};
-}
-
-// bfloat16 copy of a float tensor (any shape, made contiguous first).
-Tensor bf16_copy(const Tensor& t) {
-  const auto c = t.contiguous();
-  auto out = torch::empty(c.sizes(), c.options().dtype(torch::kBFloat16));
-  to_bfloat16(c.data_ptr<float>(), 0, reinterpret_cast<uint16_t*>(out.data_ptr()), 0, 1, c.numel());
-  return out;
-}
-
 uint16_t* bf16_data(const Tensor& t) { return reinterpret_cast<uint16_t*>(t.data_ptr()); }
 
 // out[m,n] = a[m,k] b[k,n] (+ out when accumulate). bfloat16 operands (the
@@ -95,22 +75,7 @@ void product(const Tensor& a, const Tensor& b, Tensor& out, bool accumulate) {
   const GruGemm mode = gemm_mode().load(std::memory_order_relaxed);
   if (a.scalar_type() == torch::kBFloat16 ||
       (a.scalar_type() == torch::kFloat && mode == GruGemm::kOneDnn)) {
-    DISTGRU_CHECK(b.scalar_type() == a.scalar_type() && out.scalar_type() == torch::kFloat &&
-                      out.stride(1) == 1,
-                  "fast_gru: oneDNN products take two operands of one type into a row-major float");
-    const Layout la = layout_of(a), lb = layout_of(b);
-    GemmShape shape;
-    shape.m = a.size(0);
-    shape.k = a.size(1);
-    shape.n = b.size(1);
-    shape.a_transposed = la.transposed;
-    shape.lda = la.ld;
-    shape.b_transposed = lb.transposed;
-    shape.ldb = lb.ld;
-    shape.ldc = out.stride(0);
-    shape.accumulate = accumulate;
-    shape.input = a.scalar_type() == torch::kBFloat16 ? GemmInput::kBFloat16 : GemmInput::kFloat32;
-    onednn_gemm(shape, a.data_ptr(), b.data_ptr(), out.data_ptr<float>());
+    onednn_product(a, b, out, accumulate);
     return;
   }
   if (a.scalar_type() == torch::kFloat && mode == GruGemm::kSmallBlocks && a.stride(1) == 1 &&
@@ -167,7 +132,7 @@ void run_forward(const Tensor& gi, const std::array<GRUDirectionWeights, 2>& w, 
     // Contiguous [H, 3H]: a transposed view costs OpenBLAS a slower packing
     // every step (measured: 127 against 105 GFLOP/s for the step's GEMM).
     auto w_hh_t = w[d].w_hh.t().contiguous();
-    if (bf16) w_hh_t = bf16_copy(w_hh_t);
+    if (bf16) w_hh_t = bfloat16_copy(w_hh_t);
     Tensor dir_states_bf16 = bf16 ? states_bf16.select(0, d) : Tensor();
     auto gh = torch::empty({B, 3 * H}, gi.options());
     const T* b_ih = w[d].b_ih.template data_ptr<T>();
@@ -258,9 +223,9 @@ class FastGRUFunction : public torch::autograd::Function<FastGRUFunction> {
     x1.narrow(1, E, 1).fill_(1);
     // In bf16 the products' operands are bfloat16 copies; x1's copy is all
     // backward needs of it.
-    if (bf16) x1 = bf16_copy(x1);
+    if (bf16) x1 = bfloat16_copy(x1);
     auto w_ih = torch::cat({w_ih_f, w_ih_r}, 0);              // [6H, E]
-    if (bf16) w_ih = bf16_copy(w_ih);
+    if (bf16) w_ih = bfloat16_copy(w_ih);
     // [B*T, 6H], biases go in the step. Small blocks here too when the BLAS
     // has the kernels for them: 17 against 25 ms at one rank's batch, as
     // they also skip zeroing the 50 MB output first.
@@ -303,7 +268,7 @@ class FastGRUFunction : public torch::autograd::Function<FastGRUFunction> {
     std::array<Tensor, 2> w_hh{saved[1].contiguous(), saved[3].contiguous()};
     Tensor dgi_bf16, dgh_bf16;
     if (bf16) {
-      for (auto& w : w_hh) w = bf16_copy(w);
+      for (auto& w : w_hh) w = bfloat16_copy(w);
       dgi_bf16 = torch::empty({B * T, 6 * H}, dy.options().dtype(torch::kBFloat16));
       dgh_bf16 = torch::empty({2, T, B, 3 * H}, dy.options().dtype(torch::kBFloat16));
     }
@@ -322,7 +287,7 @@ class FastGRUFunction : public torch::autograd::Function<FastGRUFunction> {
     Tensor dx;
     if (ctx->needs_input_grad(0)) {
       auto w_ih = torch::cat({saved[0], saved[2]}, 0);
-      if (bf16) w_ih = bf16_copy(w_ih);
+      if (bf16) w_ih = bfloat16_copy(w_ih);
       dx = mm(dgi_in, w_ih).view({B, T, E});
     }
     // The weight gradients are made transposed, x1^T dgi rather than

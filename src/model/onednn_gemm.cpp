@@ -1,5 +1,6 @@
 #include "model/onednn_gemm.h"
 
+#include <algorithm>
 #include <cstring>
 #if defined(__x86_64__)
 #include <immintrin.h>
@@ -178,5 +179,63 @@ void onednn_gemm(const GemmShape&, const void*, const void*, float*) {
 }
 
 #endif
+
+namespace {
+
+// How a 2-D operand lies in memory: row-major with row stride ld, or
+// transposed (column-major) with column stride ld.
+struct Layout {
+  bool transposed;
+  int64_t ld;
+};
+
+Layout layout_of(const torch::Tensor& t, const char* name) {
+  DISTGRU_CHECK(t.dim() == 2, std::string("onednn_product: ") + name + " must be 2-D, got " +
+                                  std::to_string(t.dim()) + " dimensions");
+  if (t.stride(1) == 1) return {false, std::max(t.stride(0), t.size(1))};
+  DISTGRU_CHECK(t.stride(0) == 1,
+                std::string("onednn_product: ") + name + " is neither row- nor column-major");
+  return {true, std::max(t.stride(1), t.size(0))};
+}
+
+}  // namespace
+
+void onednn_product(const torch::Tensor& a, const torch::Tensor& b, torch::Tensor& out,
+                    bool accumulate) {
+  const bool bf16 = a.scalar_type() == torch::kBFloat16;
+  DISTGRU_CHECK((bf16 || a.scalar_type() == torch::kFloat) && b.scalar_type() == a.scalar_type() &&
+                    out.scalar_type() == torch::kFloat,
+                "onednn_product: a and b must both be float or both bfloat16, out float");
+  const auto dims = [](const torch::Tensor& t) {
+    std::string text = "[";
+    for (int64_t i = 0; i < t.dim(); ++i) text += (i ? "x" : "") + std::to_string(t.size(i));
+    return text + "]";
+  };
+  DISTGRU_CHECK(a.dim() == 2 && b.dim() == 2 && out.dim() == 2 && a.size(1) == b.size(0) &&
+                    out.size(0) == a.size(0) && out.size(1) == b.size(1) && out.stride(1) == 1,
+                "onednn_product: " + dims(a) + " x " + dims(b) + " does not fit a row-major output " +
+                    dims(out));
+  const Layout la = layout_of(a, "a"), lb = layout_of(b, "b");
+  GemmShape shape;
+  shape.m = a.size(0);
+  shape.k = a.size(1);
+  shape.n = b.size(1);
+  shape.a_transposed = la.transposed;
+  shape.lda = la.ld;
+  shape.b_transposed = lb.transposed;
+  shape.ldb = lb.ld;
+  shape.ldc = std::max(out.stride(0), out.size(1));
+  shape.accumulate = accumulate;
+  shape.input = bf16 ? GemmInput::kBFloat16 : GemmInput::kFloat32;
+  onednn_gemm(shape, a.data_ptr(), b.data_ptr(), out.data_ptr<float>());
+}
+
+torch::Tensor bfloat16_copy(const torch::Tensor& t) {
+  DISTGRU_CHECK(t.scalar_type() == torch::kFloat, "bfloat16_copy: needs a float tensor");
+  const auto c = t.contiguous();
+  auto out = torch::empty(c.sizes(), c.options().dtype(torch::kBFloat16));
+  to_bfloat16(c.data_ptr<float>(), 0, reinterpret_cast<uint16_t*>(out.data_ptr()), 0, 1, c.numel());
+  return out;
+}
 
 }  // namespace distgru::model

@@ -12,6 +12,8 @@
 // cache): the GRU runs the same few shapes thousands of times a step.
 // Results are deterministic for a given shape and thread count.
 
+#include <torch/torch.h>
+
 #include <cstdint>
 #include <string>
 
@@ -53,5 +55,18 @@ void onednn_gemm(const GemmShape& shape, const void* a, const void* b, float* c)
 // of cols values, row strides ld_in and ld_out.
 void to_bfloat16(const float* in, int64_t ld_in, uint16_t* out, int64_t ld_out, int64_t rows,
                  int64_t cols);
+
+// The same product on tensors, the form the GRU, the dense layer and the
+// bench use: out[m,n] = a[m,k] b[k,n] (+ out when accumulate). a and b are
+// 2-D, both float or both bfloat16, each row-major or column-major (a
+// transposed view such as w.t()) with any leading stride; out is float with
+// unit column stride. Throws distgru::Error naming the problem otherwise,
+// and as onednn_gemm.
+void onednn_product(const torch::Tensor& a, const torch::Tensor& b, torch::Tensor& out,
+                    bool accumulate = false);
+
+// bfloat16 copy of a float tensor (any shape; made contiguous first),
+// rounding as to_bfloat16.
+torch::Tensor bfloat16_copy(const torch::Tensor& t);
 
 }  // namespace distgru::model

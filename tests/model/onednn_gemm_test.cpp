@@ -1,0 +1,62 @@
+// model/onednn_gemm.h's tensor form: the layout of each operand is read from
+// its strides (row-major, column-major, padded rows), accumulation adds, and
+// operands it cannot read are refused with a message rather than misread.
+
+#include "model/onednn_gemm.h"
+
+#include <gtest/gtest.h>
+
+#include "common/error.h"
+
+namespace distgru::model {
+namespace {
+
+TEST(OnednnProduct, ReadsEachOperandsLayoutFromItsStrides) {
+  if (!onednn_available()) GTEST_SKIP() << "built without oneDNN";
+  torch::manual_seed(11);
+  const auto a = torch::randn({7, 5}), b = torch::randn({5, 9});
+  const auto want = torch::mm(a, b);
+  // Transposed views (column-major) and a row stride wider than the row.
+  const auto a_cols = a.t().contiguous().t(), b_cols = b.t().contiguous().t();
+  const auto a_padded = torch::randn({7, 8}).narrow(1, 0, 5).copy_(a);
+  for (const auto& [left, right] : std::vector<std::pair<torch::Tensor, torch::Tensor>>{
+           {a, b}, {a_cols, b}, {a, b_cols}, {a_cols, b_cols}, {a_padded, b_cols}}) {
+    auto out = torch::full({7, 9}, 1000.0f);
+    onednn_product(left, right, out);
+    EXPECT_TRUE(torch::allclose(out, want, 1e-5, 1e-5)) << left.strides() << " x " << right.strides();
+    onednn_product(left, right, out, /*accumulate=*/true);
+    EXPECT_TRUE(torch::allclose(out, 2 * want, 1e-5, 1e-5)) << "accumulate";
+  }
+}
+
+TEST(OnednnProduct, RefusesWhatItCannotRead) {
+  if (!onednn_available()) GTEST_SKIP() << "built without oneDNN";
+  const auto a = torch::randn({4, 6}), b = torch::randn({6, 3});
+  auto out = torch::empty({4, 3});
+  const auto refused = [&](const torch::Tensor& x, const torch::Tensor& y, torch::Tensor& c,
+                           const std::string& says) {
+    try {
+      onednn_product(x, y, c);
+      ADD_FAILURE() << "accepted; expected: " << says;
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find(says), std::string::npos) << e.what() << "\nexpected: " << says;
+    }
+  };
+  refused(a, torch::randn({5, 3}), out, "[4x6] x [5x3] does not fit");
+  refused(a, b.to(torch::kDouble), out, "must both be float or both bfloat16");
+  auto strided = torch::randn({4, 12}).slice(1, 0, 12, 2);  // neither layout
+  refused(a, torch::randn({6, 6}).slice(1, 0, 6, 2), out, "b is neither row- nor column-major");
+  refused(a.unsqueeze(0), b, out, "[1x4x6] x [6x3] does not fit");
+  refused(a, b, strided, "row-major output");
+}
+
+TEST(OnednnProduct, Bfloat16CopyRoundsAndKeepsTheShape) {
+  const auto x = torch::randn({3, 4, 5}).transpose(0, 2);  // not contiguous
+  const auto copy = bfloat16_copy(x);
+  EXPECT_EQ(copy.scalar_type(), torch::kBFloat16);
+  EXPECT_EQ(copy.sizes(), x.sizes());
+  EXPECT_TRUE(torch::equal(copy, x.to(torch::kBFloat16)));  // c10::BFloat16 rounds to nearest even
+}
+
+}  // namespace
+}  // namespace distgru::model
