@@ -8,8 +8,8 @@
 #include "common/error.h"
 #include "common/native.h"
 #include "model/gru_step.h"
+#include "model/gru_products.h"
 #include "model/onednn_gemm.h"
-#include "model/step_gemm.h"
 
 namespace distgru::model {
 namespace {
@@ -55,56 +55,22 @@ void for_each_direction(const Fn& fn) {
   }
 }
 
-GruGemm default_gemm() {
-  if (onednn_available()) return GruGemm::kOneDnn;
-  return blas_has_small_gemm_kernels() ? GruGemm::kSmallBlocks : GruGemm::kWhole;
-}
-
-std::atomic<GruGemm>& gemm_mode() {
-  static std::atomic<GruGemm> mode{default_gemm()};
-  return mode;
-}
-
 uint16_t* bf16_data(const Tensor& t) { return reinterpret_cast<uint16_t*>(t.data_ptr()); }
-
-// out[m,n] = a[m,k] b[k,n] (+ out when accumulate). bfloat16 operands (the
-// bf16 precision) and float ones in oneDNN mode go to oneDNN; float in small
-// blocks mode to CBLAS blocks (a and out row-major with any row stride);
-// the rest (float64: tests and gradient checks) through ATen.
-void product(const Tensor& a, const Tensor& b, Tensor& out, bool accumulate) {
-  const GruGemm mode = gemm_mode().load(std::memory_order_relaxed);
-  if (a.scalar_type() == torch::kBFloat16 ||
-      (a.scalar_type() == torch::kFloat && mode == GruGemm::kOneDnn)) {
-    onednn_product(a, b, out, accumulate);
-    return;
-  }
-  if (a.scalar_type() == torch::kFloat && mode == GruGemm::kSmallBlocks && a.stride(1) == 1 &&
-      out.stride(1) == 1) {
-    const auto bc = b.contiguous();
-    const int64_t m = a.size(0), k = a.size(1), n = b.size(1);
-    blocked_gemm(m, n, k, a.data_ptr<float>(), a.stride(0), bc.data_ptr<float>(), n,
-                 accumulate ? 1.0f : 0.0f, out.data_ptr<float>(), out.stride(0),
-                 small_gemm_blocks(m, n, k));
-    return;
-  }
-  if (accumulate) {
-    out.addmm_(a, b);
-  } else {
-    at::mm_out(out, a, b);
-  }
-}
 
 // Step s of direction d reads input time t: forward walks 0..T-1, reverse T-1..0.
 inline int64_t time_of(int d, int64_t s, int64_t T) { return d == 0 ? s : T - 1 - s; }
 
-// gi and dgi ([B*T, 6H]), dy and the output ([B, T, 2H]) stay batch-first, as
-// the model has them: a step reads or writes its B rows with a stride of T
-// rows, which costs nothing, while transposing them to and from time-major
-// would copy about 45 MB a step.
+// gi and dgi ([T*B, 6H]) are time-major: a step's B rows lie together, one
+// run for the gate kernels instead of B rows each T rows from the next (the
+// GRU alone, bf16, batch 64, one thread: backward 83.2 -> 81.7 ms, forward
+// unchanged). x is made time-major in the copy that appends the ones
+// column and dx goes back as a transposed view, so it costs no copy. dy and
+// the output ([B, T, 2H]) stay batch-first, as the model has them.
 
 // Asks for `rows` rows of `width` elements (row stride ld) to be brought
-// into cache while the step's GEMM runs: a step touches a short run in each
-// of B rows T rows apart, which the hardware prefetchers do not follow.
+// into cache while the step's GEMM runs: dy and the output are touched in a
+// short run in each of B rows T rows apart, which the hardware prefetchers
+// do not follow.
 template <typename T>
 inline void prefetch_rows(const T* p, int64_t rows, int64_t width, int64_t ld, bool for_write) {
   constexpr int64_t kLine = 64 / sizeof(T);
@@ -145,11 +111,11 @@ void run_forward(const Tensor& gi, const std::array<GRUDirectionWeights, 2>& w, 
     const int64_t step_states = B * H, step_gates = kGateSlots * B * H;
     for (int64_t s = 0; s < steps; ++s) {
       const int64_t t = time_of(d, s, steps);
-      prefetch_rows(gi_d + t * 6 * H, B, 3 * H, steps * 6 * H, false);
+      prefetch_rows(gi_d + t * B * 6 * H, B, 3 * H, 6 * H, false);
       prefetch_rows(out_d + t * 2 * H, B, H, steps * 2 * H, true);
-      product(bf16 ? dir_states_bf16[s] : dir_states[s], w_hh_t, gh, /*accumulate=*/false);
+      gru_product(bf16 ? dir_states_bf16[s] : dir_states[s], w_hh_t, gh, /*accumulate=*/false);
       T* g = gates_d + s * step_gates;
-      step_forward<T>(B, H, gi_d + t * 6 * H, steps * 6 * H, gh.template data_ptr<T>(), b_ih, b_hh,
+      step_forward<T>(B, H, gi_d + t * B * 6 * H, 6 * H, gh.template data_ptr<T>(), b_ih, b_hh,
                       states_d + s * step_states, g, g + B * H, g + 2 * B * H, g + 3 * B * H,
                       states_d + (s + 1) * step_states, out_d + t * 2 * H, steps * 2 * H);
       if (bf16) {
@@ -160,13 +126,16 @@ void run_forward(const Tensor& gi, const std::array<GRUDirectionWeights, 2>& w, 
   });
 }
 
-// In bf16, w_hh are bfloat16 and dgi_bf16 / dgh_bf16 (else undefined)
-// receive bfloat16 copies of dgi and dgh, step by step while their rows are
-// in cache, for the per-step products and the large gradient products after.
+// float32: the kernel writes dgi and dgh (all steps) for the large gradient
+// products after. bf16 (dgi_bf16 and dgh_bf16 defined, dgi and dgh not):
+// w_hh are bfloat16 and the kernel writes each step's dgi and dgh into two
+// small float rows that stay in cache, copied to bfloat16 at once and
+// summed into db_hn ([2, H], the n gate's b_hh gradient), so the 100 MB of
+// float dgi and dgh are never written; measured in the bench's gru suite.
 template <typename T>
 void run_backward(const Tensor& dy, const std::array<Tensor, 2>& w_hh, const Tensor& gates,
                   const Tensor& states, Tensor& dgi, Tensor& dgh, const Tensor& dgi_bf16,
-                  const Tensor& dgh_bf16) {
+                  const Tensor& dgh_bf16, Tensor& db_hn) {
   const int64_t steps = gates.size(1), B = gates.size(3), H = gates.size(4);
   const bool bf16 = dgh_bf16.defined();
   for_each_direction([&](int d) {
@@ -175,29 +144,38 @@ void run_backward(const Tensor& dy, const std::array<Tensor, 2>& w_hh, const Ten
     auto carry = torch::empty({B, H}, dy.options());
     const T* gates_d = gates.select(0, d).template data_ptr<T>();
     const T* states_d = states.select(0, d).template data_ptr<T>();
-    auto dir_dgh = dgh.select(0, d);
+    Tensor dir_dgh = bf16 ? torch::empty({1, B, 3 * H}, dy.options()) : dgh.select(0, d);
+    Tensor step_dgi = bf16 ? torch::empty({B, 3 * H}, dy.options()) : Tensor();
     T* dgh_d = dir_dgh.template data_ptr<T>();
+    T* db_hn_d = bf16 ? db_hn.select(0, d).zero_().template data_ptr<T>() : nullptr;
     const T* dy_d = dy.template data_ptr<T>() + d * H;
-    T* dgi_d = dgi.template data_ptr<T>() + d * 3 * H;
+    T* dgi_d = bf16 ? step_dgi.template data_ptr<T>() : dgi.template data_ptr<T>() + d * 3 * H;
+    const int64_t dgi_ld = bf16 ? 3 * H : 6 * H;
     const int64_t step_states = B * H, step_gates = kGateSlots * B * H;
     for (int64_t s = steps - 1; s >= 0; --s) {
       const int64_t t = time_of(d, s, steps);
       const T* g = gates_d + s * step_gates;
-      T* dgh_s = dgh_d + s * B * 3 * H;
+      T* dgh_s = bf16 ? dgh_d : dgh_d + s * B * 3 * H;
+      T* dgi_s = bf16 ? dgi_d : dgi_d + t * B * 6 * H;
       step_backward<T>(B, H, dy_d + t * 2 * H, steps * 2 * H, dh_next.template data_ptr<T>(), g,
-                       g + B * H, g + 2 * B * H, g + 3 * B * H, states_d + s * step_states,
-                       dgi_d + t * 6 * H, steps * 6 * H, dgh_s, carry.template data_ptr<T>());
+                       g + B * H, g + 2 * B * H, g + 3 * B * H, states_d + s * step_states, dgi_s,
+                       dgi_ld, dgh_s, carry.template data_ptr<T>());
       if (bf16) {
         to_bfloat16(reinterpret_cast<const float*>(dgh_s), 3 * H, bf16_data(dir_dgh_bf16[s]), 3 * H,
                     B, 3 * H);
-        to_bfloat16(reinterpret_cast<const float*>(dgi_d + t * 6 * H), steps * 6 * H,
-                    bf16_data(dgi_bf16) + d * 3 * H + t * 6 * H, steps * 6 * H, B, 3 * H);
+        to_bfloat16(reinterpret_cast<const float*>(dgi_s), 3 * H,
+                    bf16_data(dgi_bf16) + d * 3 * H + t * B * 6 * H, 6 * H, B, 3 * H);
+        for (int64_t b = 0; b < B; ++b) {
+          const T* row = dgh_s + b * 3 * H + 2 * H;
+#pragma GCC ivdep
+          for (int64_t j = 0; j < H; ++j) db_hn_d[j] += row[j];
+        }
       }
       if (s == 0) break;  // h0 is a constant zero: its gradient is not needed
       const int64_t t_next = time_of(d, s - 1, steps);
       prefetch_rows(dy_d + t_next * 2 * H, B, H, steps * 2 * H, false);
-      prefetch_rows(dgi_d + t_next * 6 * H, B, 3 * H, steps * 6 * H, true);
-      product(bf16 ? dir_dgh_bf16[s] : dir_dgh[s], w_hh[d], carry, /*accumulate=*/true);
+      if (!bf16) prefetch_rows(dgi_d + t_next * B * 6 * H, B, 3 * H, 6 * H, true);
+      gru_product(bf16 ? dir_dgh_bf16[s] : dir_dgh[s], w_hh[d], carry, /*accumulate=*/true);
       std::swap(dh_next, carry);
     }
   });
@@ -218,8 +196,8 @@ class FastGRUFunction : public torch::autograd::Function<FastGRUFunction> {
     // x with a column of ones after it: backward's W_ih gradient GEMM then
     // yields the b_ih gradient as its last column, instead of another pass
     // over the 50 MB of dgi (a sum over its rows).
-    auto x1 = torch::empty({B * T, E + 1}, x.options());
-    x1.narrow(1, 0, E).copy_(x.reshape({B * T, E}));
+    auto x1 = torch::empty({T * B, E + 1}, x.options());  // time-major
+    x1.narrow(1, 0, E).view({T, B, E}).copy_(x.transpose(0, 1));
     x1.narrow(1, E, 1).fill_(1);
     // In bf16 the products' operands are bfloat16 copies; x1's copy is all
     // backward needs of it.
@@ -229,8 +207,8 @@ class FastGRUFunction : public torch::autograd::Function<FastGRUFunction> {
     // [B*T, 6H], biases go in the step. Small blocks here too when the BLAS
     // has the kernels for them: 17 against 25 ms at one rank's batch, as
     // they also skip zeroing the 50 MB output first.
-    auto gi = torch::empty({B * T, 6 * H}, x.options());
-    product(x1.narrow(1, 0, E), w_ih.t(), gi, /*accumulate=*/false);
+    auto gi = torch::empty({T * B, 6 * H}, x.options());
+    gru_product(x1.narrow(1, 0, E), w_ih.t(), gi, /*accumulate=*/false);
     auto gates = torch::empty({2, T, kGateSlots, B, H}, x.options());
     auto states = torch::empty({2, T + 1, B, H}, x.options());
     states.select(1, 0).zero_();
@@ -263,17 +241,19 @@ class FastGRUFunction : public torch::autograd::Function<FastGRUFunction> {
     const bool bf16 = ctx->saved_data["bf16"].toBool();
     const auto states_bf16 = ctx->saved_data["states_bf16"].toTensor();
     auto dy = grad_out[0].contiguous();  // [B, T, 2H]
-    auto dgi = torch::empty({B * T, 6 * H}, dy.options());
-    auto dgh = torch::empty({2, T, B, 3 * H}, dy.options());
     std::array<Tensor, 2> w_hh{saved[1].contiguous(), saved[3].contiguous()};
-    Tensor dgi_bf16, dgh_bf16;
+    Tensor dgi, dgh, dgi_bf16, dgh_bf16, db_hn;
     if (bf16) {
       for (auto& w : w_hh) w = bfloat16_copy(w);
-      dgi_bf16 = torch::empty({B * T, 6 * H}, dy.options().dtype(torch::kBFloat16));
+      dgi_bf16 = torch::empty({T * B, 6 * H}, dy.options().dtype(torch::kBFloat16));
       dgh_bf16 = torch::empty({2, T, B, 3 * H}, dy.options().dtype(torch::kBFloat16));
+      db_hn = torch::empty({2, H}, dy.options());
+    } else {
+      dgi = torch::empty({T * B, 6 * H}, dy.options());
+      dgh = torch::empty({2, T, B, 3 * H}, dy.options());
     }
     AT_DISPATCH_FLOATING_TYPES(dy.scalar_type(), "fast_gru_backward", [&] {
-      run_backward<scalar_t>(dy, w_hh, gates, states, dgi, dgh, dgi_bf16, dgh_bf16);
+      run_backward<scalar_t>(dy, w_hh, gates, states, dgi, dgh, dgi_bf16, dgh_bf16, db_hn);
     });
 
     // Everything below is a large GEMM or a reduction over all steps at once.
@@ -281,14 +261,14 @@ class FastGRUFunction : public torch::autograd::Function<FastGRUFunction> {
     auto mm = [](const Tensor& a, const Tensor& b) {
       const auto type = a.scalar_type() == torch::kBFloat16 ? torch::kFloat : a.scalar_type();
       auto out = torch::empty({a.size(0), b.size(1)}, a.options().dtype(type));
-      product(a, b, out, /*accumulate=*/false);
+      gru_product(a, b, out, /*accumulate=*/false);
       return out;
     };
     Tensor dx;
     if (ctx->needs_input_grad(0)) {
       auto w_ih = torch::cat({saved[0], saved[2]}, 0);
       if (bf16) w_ih = bfloat16_copy(w_ih);
-      dx = mm(dgi_in, w_ih).view({B, T, E});
+      dx = mm(dgi_in, w_ih).view({T, B, E}).transpose(0, 1);
     }
     // The weight gradients are made transposed, x1^T dgi rather than
     // dgi^T x1 (and h^T dgh below): the long sum over B*T rows then runs
@@ -302,7 +282,6 @@ class FastGRUFunction : public torch::autograd::Function<FastGRUFunction> {
     variable_list grads(10);  // the last for the bf16 flag: none
     grads[0] = dx;
     for (int d = 0; d < 2; ++d) {
-      auto dgh_d = dgh.select(0, d).view({T * B, 3 * H});
       const auto& products_dgh = bf16 ? dgh_bf16 : dgh;
       const auto& products_states = bf16 ? states_bf16 : states;
       auto h_prev = products_states.select(0, d).narrow(0, 0, T).reshape({T * B, H});
@@ -314,8 +293,12 @@ class FastGRUFunction : public torch::autograd::Function<FastGRUFunction> {
       // needs its own pass, over a third of dgh.
       auto db_hh = torch::empty({3 * H}, dy.options());
       db_hh.narrow(0, 0, 2 * H).copy_(db_ih.narrow(0, 3 * H * d, 2 * H));
-      auto db_hn = db_hh.narrow(0, 2 * H, H);
-      at::mv_out(db_hn, dgh_d.narrow(1, 2 * H, H).t(), ones);
+      auto db_hh_n = db_hh.narrow(0, 2 * H, H);
+      if (bf16) {
+        db_hh_n.copy_(db_hn.select(0, d));  // summed step by step in run_backward
+      } else {
+        at::mv_out(db_hh_n, dgh.select(0, d).view({T * B, 3 * H}).narrow(1, 2 * H, H).t(), ones);
+      }
       grads[4 + 4 * d] = db_hh;
     }
     return grads;
@@ -339,32 +322,6 @@ void check_direction(const GRUDirectionWeights& w, const torch::Tensor& x, int64
 }  // namespace
 
 const char* fast_gru_kernels() { return gru_step_isa(); }
-
-GruGemm fast_gru_gemm() { return gemm_mode().load(); }
-
-void set_fast_gru_gemm(GruGemm mode) {
-  DISTGRU_CHECK(mode != GruGemm::kSmallBlocks || blocked_gemm_available(),
-                "fast_gru: small blocks need cblas_sgemm in this process's BLAS");
-  DISTGRU_CHECK(mode != GruGemm::kOneDnn || onednn_available(),
-                "fast_gru: distgru was built without oneDNN (install libdnnl-dev and rebuild)");
-  gemm_mode().store(mode);
-}
-
-Precision effective_precision(Precision requested, std::string* why) {
-  if (requested != Precision::kBFloat16) return requested;
-  if (!onednn_available()) {
-    if (why) *why = "bf16 needs oneDNN, and distgru was built without it (libdnnl-dev); running fp32";
-    return Precision::kFloat32;
-  }
-  if (!onednn_native_bf16()) {
-    if (why) {
-      *why = "this CPU has neither AVX512_BF16 nor AMX (oneDNN's ISA here: " + onednn_isa() +
-             "), where bf16 products would be slower than fp32; running fp32";
-    }
-    return Precision::kFloat32;
-  }
-  return requested;
-}
 
 std::string fast_gru_summary(Precision precision) {
   std::string products;
