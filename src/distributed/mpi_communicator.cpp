@@ -100,6 +100,7 @@ MpiCommunicator::MpiCommunicator(const MpiSession& session, Scope scope, std::ch
   }
   queue_ = std::make_unique<WorkQueue>(threads_allowed(), mpi_call_mutex());
   if (heartbeat_) queue_->set_diagnosis([heartbeat = heartbeat_] { return heartbeat->diagnosis(); });
+  if (size_ > 1) queue_->set_stall_warning(stall_warning);
 }
 
 MpiCommunicator::~MpiCommunicator() {

@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "common/error.h"
+#include "common/log.h"
 
 namespace distgru::dist {
 namespace {
@@ -19,12 +20,29 @@ constexpr std::chrono::seconds kShutdownGrace{2};
 class QueuedWork final : public Work {
  public:
   QueuedWork(std::string what, std::shared_ptr<const WorkQueue::Diagnosis> diagnosis,
-             std::shared_ptr<std::atomic<bool>> timed_out)
-      : what_(std::move(what)), diagnosis_(std::move(diagnosis)), timed_out_(std::move(timed_out)) {}
+             std::shared_ptr<std::atomic<bool>> timed_out, std::chrono::milliseconds stall_warning)
+      : what_(std::move(what)),
+        diagnosis_(std::move(diagnosis)),
+        timed_out_(std::move(timed_out)),
+        stall_warning_(stall_warning) {}
 
   void wait(std::chrono::milliseconds timeout) override {
     std::unique_lock<std::mutex> lock(mu_);
-    if (!cv_.wait_for(lock, timeout, [&] { return done_; })) {
+    const auto done = [&] { return done_; };
+    auto left = timeout;
+    if (stall_warning_.count() > 0 && stall_warning_ < timeout && !cv_.wait_for(lock, stall_warning_, done)) {
+      // Every rank may have reached the collective (so the arrival protocol,
+      // which notes its own warning, said nothing) and one stopped inside
+      // it: the heartbeat can still name that one.
+      if (note_.empty()) {
+        const std::string more = diagnosis_ && *diagnosis_ ? (*diagnosis_)() : "";
+        spdlog::warn("stall: {} has not completed after {:.0f} s on this rank; {}", what_,
+                     std::chrono::duration<double>(stall_warning_).count(),
+                     more.empty() ? "every rank reached it, so one is slow or stopped inside it" : more);
+      }
+      left = timeout - stall_warning_;
+    }
+    if (!cv_.wait_for(lock, left, done)) {
       *timed_out_ = true;
       std::string text = timeout_message(what_, timeout) + (note_.empty() ? "" : "; " + note_);
       const std::string more = diagnosis_ && *diagnosis_ ? (*diagnosis_)() : "";
@@ -70,6 +88,7 @@ class QueuedWork final : public Work {
   const std::string what_;
   const std::shared_ptr<const WorkQueue::Diagnosis> diagnosis_;
   const std::shared_ptr<std::atomic<bool>> timed_out_;  // the queue's: some wait passed its deadline
+  const std::chrono::milliseconds stall_warning_;
   mutable std::mutex mu_;
   std::condition_variable cv_;
   bool done_ = false;  // guarded by mu_
@@ -134,6 +153,8 @@ WorkQueue::WorkQueue(bool threaded, std::mutex& call_mutex)
 
 WorkQueue::~WorkQueue() { shutdown(); }
 
+void WorkQueue::set_stall_warning(std::chrono::milliseconds after) { stall_warning_ = after; }
+
 void WorkQueue::set_diagnosis(Diagnosis diagnosis) {
   diagnosis_ = std::make_shared<const Diagnosis>(std::move(diagnosis));
 }
@@ -159,7 +180,7 @@ bool WorkQueue::shutdown() {
 }
 
 WorkHandle WorkQueue::submit(std::string what, std::function<void(const Note&)> run) {
-  Entry entry{std::make_shared<QueuedWork>(std::move(what), diagnosis_, timed_out_), std::move(run)};
+  Entry entry{std::make_shared<QueuedWork>(std::move(what), diagnosis_, timed_out_, stall_warning_), std::move(run)};
   auto work = entry.work;
   if (!threaded_) {
     run_entry(entry, call_mutex_);

@@ -46,6 +46,10 @@ class WorkQueue {
   using Diagnosis = std::function<std::string()>;
   // Applies to the operations submitted after it; call it before any.
   void set_diagnosis(Diagnosis diagnosis);
+  // A waiter still waiting this long logs a "stall:" warning with the
+  // diagnosis, unless the operation already noted one (0: never). Applies
+  // to the operations submitted after it.
+  void set_stall_warning(std::chrono::milliseconds after);
 
   // `run` throws distgru::Error on failure; `what` names it in errors.
   WorkHandle submit(std::string what, std::function<void(const Note&)> run);
@@ -64,6 +68,7 @@ class WorkQueue {
   std::mutex& call_mutex_;
   std::shared_ptr<State> state_;
   std::shared_ptr<const Diagnosis> diagnosis_;
+  std::chrono::milliseconds stall_warning_{0};
   std::shared_ptr<std::atomic<bool>> timed_out_ = std::make_shared<std::atomic<bool>>(false);
   bool shut_down_ = false;
   bool abandoned_ = false;

@@ -115,7 +115,7 @@ rc=0; if kill -0 "$job" 2>/dev/null; then rc=hung; kill -9 "$job"; else wait "$j
 kill -CONT "$victim" 2>/dev/null || true; kill -9 "$victim" 2>/dev/null || true
 echo "a rank stopped with SIGSTOP: the job ended ${took} s later (rc $rc)"
 check "the run was training when one of its ranks was stopped" grep -q "step 3/" "$tmp/stall.err"
-check "the stall warning names the stopped rank" grep -q "stall: rank [01] (.*) .* not reached" "$tmp/stall.err"
+check "the stall warning names the stopped rank" grep -qE "stall: (rank [01] \(.*\) .* not reached|.* no heartbeat from rank [01] )" "$tmp/stall.err"
 check "the job ends with an error within --collective-timeout + 5 s" awk -v t="$took" -v rc="$rc" \
   'BEGIN { exit !(rc == 1 && t < 11) }'
 check "the error names the collective and the deadline" grep -q "not completed within 6 s (--collective-timeout)" "$tmp/stall.err"

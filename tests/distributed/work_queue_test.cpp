@@ -9,6 +9,11 @@
 #include <thread>
 #include <vector>
 
+#include <spdlog/sinks/ostream_sink.h>
+#include <spdlog/spdlog.h>
+
+#include <sstream>
+
 #include "common/error.h"
 
 namespace distgru::dist {
@@ -85,6 +90,54 @@ TEST(WorkQueue, AWaitThatRunsOutAddsTheDiagnosisOfThatMoment) {
   release = true;
   work->wait(5s);
   EXPECT_EQ(asked, 1);  // nor after a wait that succeeds
+}
+
+// The default logger's lines while alive, then the logger as it was.
+class CapturedLog {
+ public:
+  CapturedLog() : previous_(spdlog::default_logger()) {
+    auto logger = std::make_shared<spdlog::logger>("captured", std::make_shared<spdlog::sinks::ostream_sink_mt>(text_));
+    logger->set_pattern("%v");
+    spdlog::set_default_logger(logger);
+  }
+  ~CapturedLog() { spdlog::set_default_logger(previous_); }
+  std::string text() const { return text_.str(); }
+
+ private:
+  std::ostringstream text_;
+  std::shared_ptr<spdlog::logger> previous_;
+};
+
+// Every rank reached the collective and one stopped inside it: the arrival
+// protocol saw everyone arrive and said nothing, so the waiter warns, with
+// the heartbeat's diagnosis, once the stall warning's time has passed; not
+// when the operation already noted its own warning.
+TEST(WorkQueue, AWaitPastTheStallWarningWarnsOnceWithTheDiagnosis) {
+  WorkQueue queue(true, test_mutex());
+  queue.set_diagnosis([] { return std::string("no heartbeat from rank 1 (node2) for 2.1 s"); });
+  queue.set_stall_warning(50ms);
+  for (const bool noted : {false, true}) {
+    CapturedLog log;
+    std::atomic<bool> release{false};
+    auto work = queue.submit("allreduce (collective #4)", [&](const WorkQueue::Note& note) {
+      if (noted) note("rank 1 (node2) has not reached allreduce (collective #4) after 0 s");
+      while (!release) std::this_thread::sleep_for(1ms);
+    });
+    std::thread later([&] {
+      std::this_thread::sleep_for(300ms);
+      release = true;
+    });
+    work->wait(5s);
+    later.join();
+    const std::string warned =
+        "stall: allreduce (collective #4) has not completed after 0 s on this rank; no heartbeat from rank 1 (node2)";
+    if (noted) {
+      EXPECT_EQ(log.text().find("stall:"), std::string::npos) << log.text();
+    } else {
+      EXPECT_NE(log.text().find(warned), std::string::npos) << log.text();
+      EXPECT_EQ(log.text().find("stall:"), log.text().rfind("stall:")) << "once: " << log.text();
+    }
+  }
 }
 
 TEST(WorkQueue, AfterADeadlineShutdownAbandonsAStuckOperationAtOnce) {
