@@ -78,5 +78,20 @@ TEST(Dropout, MasksFollowTheStepGeneratorNotTheThreadCount) {
   torch::set_num_threads(threads);
 }
 
+// The masks are ATen's uniform_ draws made into keep / 1-p in one pass; they
+// must stay the same bits as the formulation runs before it were trained
+// with (draw.ge(p), to float, div_(1 - p)), so a run resumed across the
+// change follows the same trajectory.
+TEST(Dropout, MasksAreTheBitsOfAtensFormulation) {
+  const auto x = torch::randn({4, 33, 7});
+  for (const double p : {0.1, 0.2, 0.3, 0.55}) {
+    const auto got = dropout(x, p, x.sizes(), dropout_generator(11, 5, 1));
+    auto draw = torch::empty(x.sizes());
+    draw.uniform_(0.0, 1.0, dropout_generator(11, 5, 1));
+    const auto want = x * draw.ge(p).to(torch::kFloat).div_(1.0 - p);
+    EXPECT_TRUE(torch::equal(got, want)) << "p " << p;
+  }
+}
+
 }  // namespace
 }  // namespace distgru::model
