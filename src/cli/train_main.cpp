@@ -4,6 +4,7 @@
 
 #include "cli/mpi_main.h"
 #include "common/fault_injection.h"
+#include "runtime/determinism.h"
 #include "runtime/stop_signals.h"
 #include "train/config.h"
 #include "train/progress.h"
@@ -20,7 +21,11 @@ int main(int argc, char** argv) {
     if (config.data_dir.empty()) throw cli::UsageError("--data is required (see --help)");
     runtime::install_stop_signal_handlers();
     const auto start = std::chrono::steady_clock::now();
+    // Before the communicator: NCCL's start may bring CUDA up, and the
+    // cuBLAS setting is read when cuBLAS starts.
+    const std::string deterministic = config.deterministic ? runtime::make_deterministic() : "";
     auto comm = train::start_ranks(session, config.runtime, "distgru-train");
+    if (!deterministic.empty()) spdlog::info("{}", deterministic);
     spdlog::info("effective config:\n{}", train::to_ini(config));
 
     train::Trainer trainer(config, *comm, file_system_from_test_environment());

@@ -114,7 +114,12 @@ OptionTable<TrainConfig> make_table() {
       .add(runtime, "precision", &C::precision,
            "the CPU GRU's matrix products: fp32, or bf16 (bfloat16 operands, float32 accumulation, on "
            "AVX512_BF16 or AMX through oneDNN; states, gates, loss, allreduce and Adam stay float32). Where the "
-           "CPU has neither, bf16 runs fp32 with a warning. CUDA runs fp32");
+           "CPU has neither, bf16 runs fp32 with a warning. CUDA runs fp32")
+      .add(runtime, "deterministic", &C::deterministic,
+           "CUDA: deterministic kernels only (cuDNN's deterministic algorithms, no cuDNN benchmark, "
+           "CUBLAS_WORKSPACE_CONFIG=:4096:8, LibTorch's deterministic algorithms: an operation without one "
+           "fails, naming itself), so two runs give the same per-step losses. CPU runs are deterministic for "
+           "a given thread count without it");
   return t;
 }
 

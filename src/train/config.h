@@ -103,6 +103,7 @@ struct TrainConfig {
   bool sparse_embedding = false;         // sync the embedding's gradient as the rows the batch touched
   bool bf16_allreduce = false;           // the dense gradient buckets travel as bfloat16
   model::Precision precision = model::Precision::kFloat32;  // the fast GRU's products (model/precision.h)
+  bool deterministic = false;            // CUDA: deterministic kernels only (runtime/determinism.h)
 };
 
 // The table every view of the settings is generated from.
