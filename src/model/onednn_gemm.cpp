@@ -189,9 +189,8 @@ struct Layout {
   int64_t ld;
 };
 
+// t is 2-D (onednn_product checks that first).
 Layout layout_of(const torch::Tensor& t, const char* name) {
-  DISTGRU_CHECK(t.dim() == 2, std::string("onednn_product: ") + name + " must be 2-D, got " +
-                                  std::to_string(t.dim()) + " dimensions");
   if (t.stride(1) == 1) return {false, std::max(t.stride(0), t.size(1))};
   DISTGRU_CHECK(t.stride(0) == 1,
                 std::string("onednn_product: ") + name + " is neither row- nor column-major");

@@ -10,7 +10,7 @@ std::string make_deterministic() {
   // ":4096:8": eight 4 MiB workspaces, the larger of the two settings
   // PyTorch names; it costs about 24 MiB of GPU memory.
   const bool user_set = std::getenv("CUBLAS_WORKSPACE_CONFIG") != nullptr;
-  if (!user_set) ::setenv("CUBLAS_WORKSPACE_CONFIG", ":4096:8", /*overwrite=*/0);
+  ::setenv("CUBLAS_WORKSPACE_CONFIG", ":4096:8", /*overwrite=*/0);
   auto& context = at::globalContext();
   context.setBenchmarkCuDNN(false);
   context.setDeterministicCuDNN(true);

@@ -195,7 +195,9 @@ grep -q "resum.*step 30" "$log" && [[ $last == 40 ]] && record "GPU resume conti
 # same per-step losses to the last bit; and the switches logged. Without the
 # flag cuDNN's GRU and the cuBLAS reductions may differ in their last bits
 # (recorded, not required: it says whether the flag was needed at all).
-step_losses_of() { grep -o '"loss":[^,]*' "$1/metrics.jsonl" | sed 's/"loss"://'; }
+# "step loss" of each step record, as tests/cli/common.sh's step_losses
+# (which cannot be sourced here: it takes the e2e tests' arguments).
+step_losses_of() { grep '"samples_per_sec"' "$1/metrics.jsonl" | sed -n 's/.*"loss":\([-0-9.eE+]*\).*"step":\([0-9]*\).*/\2 \1/p'; }
 for i in 1 2; do
   rm -rf "$build/gpu-det$i" "$build/gpu-nondet$i"
   run "train 40 steps with --deterministic ($i of 2)" mpirun -np "$ranks" "$build/bin/distgru-train" \
