@@ -2,6 +2,7 @@
 
 #include <ATen/Parallel.h>
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 
@@ -60,12 +61,24 @@ uint16_t* bf16_data(const Tensor& t) { return reinterpret_cast<uint16_t*>(t.data
 // Step s of direction d reads input time t: forward walks 0..T-1, reverse T-1..0.
 inline int64_t time_of(int d, int64_t s, int64_t T) { return d == 0 ? s : T - 1 - s; }
 
-// gi and dgi ([T*B, 6H]) are time-major: a step's B rows lie together, one
-// run for the gate kernels instead of B rows each T rows from the next (the
-// GRU alone, bf16, batch 64, one thread: backward 83.2 -> 81.7 ms, forward
-// unchanged). x is made time-major in the copy that appends the ones
-// column and dx goes back as a transposed view, so it costs no copy. dy and
-// the output ([B, T, 2H]) stay batch-first, as the model has them.
+// The input side of each direction is multiplied in blocks of kBlockSteps
+// steps, just before (forward) or just after (backward) the recurrence walks
+// them: the block's gi (forward) and dgi, dgh (backward) are made and used
+// while they sit in cache, instead of T*B*6H floats (50 MB at one rank's
+// batch 64) written to memory by one large product and read back by the
+// step kernels (forward) or by the large gradient products (backward). x
+// (x1 below) is time-major, so a block's input rows lie together; dy and the
+// output ([B, T, 2H]) stay batch-first, as the model has them. The GRU
+// alone (batch 64, one thread, AMD EPYC), forward / backward ms: fp32 70.3 /
+// 132.5 -> 64.0 / 123.3, bf16 46.5 / 82.2 -> 39.9 / 75.0; blocks of 4 or 16
+// steps were 1-2% slower in fp32.
+constexpr int64_t kBlockSteps = 8;
+
+// The steps [s_lo, s_lo + n) of direction d read the input times
+// [t_lo, t_lo + n), in either order.
+inline int64_t block_first_time(int d, int64_t s_lo, int64_t n, int64_t T) {
+  return d == 0 ? s_lo : T - s_lo - n;
+}
 
 // Asks for `rows` rows of `width` elements (row stride ld) to be brought
 // into cache while the step's GEMM runs: dy and the output are touched in a
@@ -86,13 +99,16 @@ inline void prefetch_rows(const T* p, int64_t rows, int64_t width, int64_t ld, b
   }
 }
 
-// states_bf16: undefined in float32; in bf16, [2, T+1, B, H] bfloat16
-// copies of the states (row 0 zero), the per-step products' left operand,
-// kept for backward's W_hh gradient.
+// x1: [T*B, E+1] time-major input with a ones column (bfloat16 in bf16);
+// w_ih_t[d]: [E, 3H] (a transposed view; bfloat16 in bf16). states_bf16:
+// undefined in float32; in bf16, [2, T+1, B, H] bfloat16 copies of the
+// states (row 0 zero), the per-step products' left operand, kept for
+// backward's W_hh gradient.
 template <typename T>
-void run_forward(const Tensor& gi, const std::array<GRUDirectionWeights, 2>& w, Tensor& gates,
-                 Tensor& states, Tensor& out, const Tensor& states_bf16) {
-  const int64_t steps = gates.size(1), B = gates.size(3), H = gates.size(4);
+void run_forward(const Tensor& x1, const std::array<Tensor, 2>& w_ih_t,
+                 const std::array<GRUDirectionWeights, 2>& w, Tensor& gates, Tensor& states,
+                 Tensor& out, const Tensor& states_bf16) {
+  const int64_t steps = gates.size(1), B = gates.size(3), H = gates.size(4), E = x1.size(1) - 1;
   const bool bf16 = states_bf16.defined();
   for_each_direction([&](int d) {
     // Contiguous [H, 3H]: a transposed view costs OpenBLAS a slower packing
@@ -100,24 +116,32 @@ void run_forward(const Tensor& gi, const std::array<GRUDirectionWeights, 2>& w, 
     auto w_hh_t = w[d].w_hh.t().contiguous();
     if (bf16) w_hh_t = bfloat16_copy(w_hh_t);
     Tensor dir_states_bf16 = bf16 ? states_bf16.select(0, d) : Tensor();
-    auto gh = torch::empty({B, 3 * H}, gi.options());
+    auto gh = torch::empty({B, 3 * H}, out.options());
+    auto gi = torch::empty({kBlockSteps * B, 3 * H}, out.options());  // one block, time-ordered rows
     const T* b_ih = w[d].b_ih.template data_ptr<T>();
     const T* b_hh = w[d].b_hh.template data_ptr<T>();
-    const T* gi_d = gi.template data_ptr<T>() + d * 3 * H;
     T* out_d = out.template data_ptr<T>() + d * H;
     T* gates_d = gates.select(0, d).template data_ptr<T>();
     auto dir_states = states.select(0, d);
     T* states_d = dir_states.template data_ptr<T>();
     const int64_t step_states = B * H, step_gates = kGateSlots * B * H;
+    int64_t t_lo = 0;
     for (int64_t s = 0; s < steps; ++s) {
+      if (s % kBlockSteps == 0) {
+        const int64_t n = std::min(kBlockSteps, steps - s);
+        t_lo = block_first_time(d, s, n, steps);
+        auto gi_block = gi.narrow(0, 0, n * B);
+        gru_product(x1.narrow(0, t_lo * B, n * B).narrow(1, 0, E), w_ih_t[d], gi_block,
+                    /*accumulate=*/false);
+      }
       const int64_t t = time_of(d, s, steps);
-      prefetch_rows(gi_d + t * B * 6 * H, B, 3 * H, 6 * H, false);
       prefetch_rows(out_d + t * 2 * H, B, H, steps * 2 * H, true);
       gru_product(bf16 ? dir_states_bf16[s] : dir_states[s], w_hh_t, gh, /*accumulate=*/false);
       T* g = gates_d + s * step_gates;
-      step_forward<T>(B, H, gi_d + t * B * 6 * H, 6 * H, gh.template data_ptr<T>(), b_ih, b_hh,
-                      states_d + s * step_states, g, g + B * H, g + 2 * B * H, g + 3 * B * H,
-                      states_d + (s + 1) * step_states, out_d + t * 2 * H, steps * 2 * H);
+      step_forward<T>(B, H, gi.template data_ptr<T>() + (t - t_lo) * B * 3 * H, 3 * H,
+                      gh.template data_ptr<T>(), b_ih, b_hh, states_d + s * step_states, g, g + B * H,
+                      g + 2 * B * H, g + 3 * B * H, states_d + (s + 1) * step_states, out_d + t * 2 * H,
+                      steps * 2 * H);
       if (bf16) {
         to_bfloat16(reinterpret_cast<const float*>(states_d + (s + 1) * step_states), H,
                     bf16_data(dir_states_bf16[s + 1]), H, B, H);
@@ -126,59 +150,88 @@ void run_forward(const Tensor& gi, const std::array<GRUDirectionWeights, 2>& w, 
   });
 }
 
-// float32: the kernel writes dgi and dgh (all steps) for the large gradient
-// products after. bf16 (dgi_bf16 and dgh_bf16 defined, dgi and dgh not):
-// w_hh are bfloat16 and the kernel writes each step's dgi and dgh into two
-// small float rows that stay in cache, copied to bfloat16 at once and
-// summed into db_hn ([2, H], the n gate's b_hh gradient), so the 100 MB of
-// float dgi and dgh are never written (the GRU alone, batch 64, one thread:
-// bf16 backward 87.5 -> 83.2 ms).
+// The gradients backward makes, per direction d: dx[d] the input's through
+// this direction ([T*B, E], time-major; the caller adds the two), dw_ih1[d]
+// = x1^T dgi ([E+1, 3H]: W_ih's gradient transposed, then b_ih's as the
+// last row, from x1's ones column), dw_hh[d] = h_prev^T dgh ([H, 3H], W_hh's
+// transposed) and db_hn[d] ([H], the n gate's b_hh gradient, the sum of
+// dgh's n columns). The weight gradients are made transposed: the long sum
+// over B*T rows then runs with 3H output columns instead of E+1, which
+// oneDNN multiplies faster (99 against 76 GFLOP/s in fp32, 183 against 159
+// in bf16; AMD EPYC, one thread).
+struct GruGrads {
+  Tensor dx, dw_ih1, dw_hh, db_hn;  // leading dimension 2: the direction
+};
+
+// w_ih[d]: [3H, E] (bfloat16 in bf16); w_hh[d]: [3H, H] (bfloat16 in bf16);
+// states_bf16 as run_forward's. The step kernel writes each step's dgi and
+// dgh in float into the block buffers (in bf16, into one step's float rows
+// that are copied to bfloat16 block rows at once); every kBlockSteps steps
+// the block's dgi and dgh go through the gradient products while in cache.
 template <typename T>
-void run_backward(const Tensor& dy, const std::array<Tensor, 2>& w_hh, const Tensor& gates,
-                  const Tensor& states, Tensor& dgi, Tensor& dgh, const Tensor& dgi_bf16,
-                  const Tensor& dgh_bf16, Tensor& db_hn) {
+void run_backward(const Tensor& dy, const Tensor& x1, const std::array<Tensor, 2>& w_ih,
+                  const std::array<Tensor, 2>& w_hh, const Tensor& gates, const Tensor& states,
+                  const Tensor& states_bf16, bool need_dx, GruGrads& grads) {
   const int64_t steps = gates.size(1), B = gates.size(3), H = gates.size(4);
-  const bool bf16 = dgh_bf16.defined();
+  const bool bf16 = states_bf16.defined();
   for_each_direction([&](int d) {
-    Tensor dir_dgh_bf16 = bf16 ? dgh_bf16.select(0, d) : Tensor();
     auto dh_next = torch::zeros({B, H}, dy.options());
     auto carry = torch::empty({B, H}, dy.options());
     const T* gates_d = gates.select(0, d).template data_ptr<T>();
     const T* states_d = states.select(0, d).template data_ptr<T>();
-    Tensor dir_dgh = bf16 ? Tensor() : dgh.select(0, d);
-    Tensor step_dgh = bf16 ? torch::empty({B, 3 * H}, dy.options()) : Tensor();
+    const auto& h_prev_all = bf16 ? states_bf16.select(0, d) : states.select(0, d);  // [T+1, B, H]
+    // One block: dgi's rows in time order (x1's), dgh's in step order (the states').
+    const auto block_options = bf16 ? dy.options().dtype(torch::kBFloat16) : dy.options();
+    auto dgi = torch::empty({kBlockSteps * B, 3 * H}, block_options);
+    auto dgh = torch::empty({kBlockSteps * B, 3 * H}, block_options);
     Tensor step_dgi = bf16 ? torch::empty({B, 3 * H}, dy.options()) : Tensor();
-    T* dgh_d = (bf16 ? step_dgh : dir_dgh).template data_ptr<T>();
-    T* db_hn_d = bf16 ? db_hn.select(0, d).zero_().template data_ptr<T>() : nullptr;
+    Tensor step_dgh = bf16 ? torch::empty({B, 3 * H}, dy.options()) : Tensor();
+    auto dx = need_dx ? grads.dx.select(0, d) : Tensor();
+    auto dw_ih1 = grads.dw_ih1.select(0, d);
+    auto dw_hh = grads.dw_hh.select(0, d);
+    T* db_hn = grads.db_hn.select(0, d).zero_().template data_ptr<T>();
     const T* dy_d = dy.template data_ptr<T>() + d * H;
-    T* dgi_d = bf16 ? step_dgi.template data_ptr<T>() : dgi.template data_ptr<T>() + d * 3 * H;
-    const int64_t dgi_ld = bf16 ? 3 * H : 6 * H;
     const int64_t step_states = B * H, step_gates = kGateSlots * B * H;
-    for (int64_t s = steps - 1; s >= 0; --s) {
-      const int64_t t = time_of(d, s, steps);
-      const T* g = gates_d + s * step_gates;
-      T* dgh_s = bf16 ? dgh_d : dgh_d + s * B * 3 * H;
-      T* dgi_s = bf16 ? dgi_d : dgi_d + t * B * 6 * H;
-      step_backward<T>(B, H, dy_d + t * 2 * H, steps * 2 * H, dh_next.template data_ptr<T>(), g,
-                       g + B * H, g + 2 * B * H, g + 3 * B * H, states_d + s * step_states, dgi_s,
-                       dgi_ld, dgh_s, carry.template data_ptr<T>());
-      if (bf16) {
-        to_bfloat16(reinterpret_cast<const float*>(dgh_s), 3 * H, bf16_data(dir_dgh_bf16[s]), 3 * H,
-                    B, 3 * H);
-        to_bfloat16(reinterpret_cast<const float*>(dgi_s), 3 * H,
-                    bf16_data(dgi_bf16) + d * 3 * H + t * B * 6 * H, 6 * H, B, 3 * H);
+    const int64_t blocks = (steps + kBlockSteps - 1) / kBlockSteps;
+    for (int64_t block = blocks - 1; block >= 0; --block) {
+      const int64_t s_lo = block * kBlockSteps, n = std::min(kBlockSteps, steps - s_lo);
+      const int64_t t_lo = block_first_time(d, s_lo, n, steps);
+      for (int64_t s = s_lo + n - 1; s >= s_lo; --s) {
+        const int64_t t = time_of(d, s, steps);
+        const T* g = gates_d + s * step_gates;
+        T* dgi_s = bf16 ? step_dgi.template data_ptr<T>()
+                        : dgi.template data_ptr<T>() + (t - t_lo) * B * 3 * H;
+        T* dgh_s = bf16 ? step_dgh.template data_ptr<T>()
+                        : dgh.template data_ptr<T>() + (s - s_lo) * B * 3 * H;
+        step_backward<T>(B, H, dy_d + t * 2 * H, steps * 2 * H, dh_next.template data_ptr<T>(), g,
+                         g + B * H, g + 2 * B * H, g + 3 * B * H, states_d + s * step_states, dgi_s,
+                         3 * H, dgh_s, carry.template data_ptr<T>());
+        if (bf16) {
+          to_bfloat16(reinterpret_cast<const float*>(dgh_s), 3 * H,
+                      bf16_data(dgh) + (s - s_lo) * B * 3 * H, 3 * H, B, 3 * H);
+          to_bfloat16(reinterpret_cast<const float*>(dgi_s), 3 * H,
+                      bf16_data(dgi) + (t - t_lo) * B * 3 * H, 3 * H, B, 3 * H);
+        }
         for (int64_t b = 0; b < B; ++b) {
           const T* row = dgh_s + b * 3 * H + 2 * H;
 #pragma GCC ivdep
-          for (int64_t j = 0; j < H; ++j) db_hn_d[j] += row[j];
+          for (int64_t j = 0; j < H; ++j) db_hn[j] += row[j];
         }
+        if (s == 0) break;  // h0 is a constant zero: its gradient is not needed
+        prefetch_rows(dy_d + time_of(d, s - 1, steps) * 2 * H, B, H, steps * 2 * H, false);
+        gru_product(dgh.narrow(0, (s - s_lo) * B, B), w_hh[d], carry, /*accumulate=*/true);
+        std::swap(dh_next, carry);
       }
-      if (s == 0) break;  // h0 is a constant zero: its gradient is not needed
-      const int64_t t_next = time_of(d, s - 1, steps);
-      prefetch_rows(dy_d + t_next * 2 * H, B, H, steps * 2 * H, false);
-      if (!bf16) prefetch_rows(dgi_d + t_next * B * 6 * H, B, 3 * H, 6 * H, true);
-      gru_product(bf16 ? dir_dgh_bf16[s] : dir_dgh[s], w_hh[d], carry, /*accumulate=*/true);
-      std::swap(dh_next, carry);
+      // The block's share of the large products, while dgi and dgh are in cache.
+      auto dgi_block = dgi.narrow(0, 0, n * B), dgh_block = dgh.narrow(0, 0, n * B);
+      const bool first = block == blocks - 1;
+      if (need_dx) {
+        auto dx_block = dx.narrow(0, t_lo * B, n * B);
+        gru_product(dgi_block, w_ih[d], dx_block, /*accumulate=*/false);
+      }
+      gru_product(x1.narrow(0, t_lo * B, n * B).t(), dgi_block, dw_ih1, /*accumulate=*/!first);
+      gru_product(h_prev_all.narrow(0, s_lo, n).reshape({n * B, H}).t(), dgh_block, dw_hh,
+                  /*accumulate=*/!first);
     }
   });
 }
@@ -194,23 +247,17 @@ class FastGRUFunction : public torch::autograd::Function<FastGRUFunction> {
         GRUDirectionWeights{w_ih_f, w_hh_f, b_ih_f.contiguous(), b_hh_f.contiguous()},
         GRUDirectionWeights{w_ih_r, w_hh_r, b_ih_r.contiguous(), b_hh_r.contiguous()}};
     // The per-step buffers (gates, states) are time-major, so that one step's
-    // rows are contiguous; gi stays batch-first (see run_forward).
-    // x with a column of ones after it: backward's W_ih gradient GEMM then
-    // yields the b_ih gradient as its last column, instead of another pass
-    // over the 50 MB of dgi (a sum over its rows).
-    auto x1 = torch::empty({T * B, E + 1}, x.options());  // time-major
+    // rows are contiguous. x with a column of ones after it (time-major):
+    // backward's W_ih gradient products then yield the b_ih gradient as
+    // their last row, instead of another pass over dgi (a sum over its rows).
+    auto x1 = torch::empty({T * B, E + 1}, x.options());
     x1.narrow(1, 0, E).view({T, B, E}).copy_(x.transpose(0, 1));
     x1.narrow(1, E, 1).fill_(1);
     // In bf16 the products' operands are bfloat16 copies; x1's copy is all
     // backward needs of it.
     if (bf16) x1 = bfloat16_copy(x1);
-    auto w_ih = torch::cat({w_ih_f, w_ih_r}, 0);              // [6H, E]
-    if (bf16) w_ih = bfloat16_copy(w_ih);
-    // [B*T, 6H], biases go in the step. Small blocks here too when the BLAS
-    // has the kernels for them: 17 against 25 ms at one rank's batch, as
-    // they also skip zeroing the 50 MB output first.
-    auto gi = torch::empty({T * B, 6 * H}, x.options());
-    gru_product(x1.narrow(1, 0, E), w_ih.t(), gi, /*accumulate=*/false);
+    const std::array<Tensor, 2> w_ih_t{bf16 ? bfloat16_copy(w_ih_f).t() : w_ih_f.t(),
+                                       bf16 ? bfloat16_copy(w_ih_r).t() : w_ih_r.t()};
     auto gates = torch::empty({2, T, kGateSlots, B, H}, x.options());
     auto states = torch::empty({2, T + 1, B, H}, x.options());
     states.select(1, 0).zero_();
@@ -221,7 +268,7 @@ class FastGRUFunction : public torch::autograd::Function<FastGRUFunction> {
     }
     auto out = torch::empty({B, T, 2 * H}, x.options());
     AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "fast_gru_forward", [&] {
-      run_forward<scalar_t>(gi, w, gates, states, out, states_bf16);
+      run_forward<scalar_t>(x1, w_ih_t, w, gates, states, out, states_bf16);
     });
 
     ctx->save_for_backward({w_ih_f, w_hh_f, w_ih_r, w_hh_r});
@@ -243,64 +290,36 @@ class FastGRUFunction : public torch::autograd::Function<FastGRUFunction> {
     const bool bf16 = ctx->saved_data["bf16"].toBool();
     const auto states_bf16 = ctx->saved_data["states_bf16"].toTensor();
     auto dy = grad_out[0].contiguous();  // [B, T, 2H]
+    std::array<Tensor, 2> w_ih{saved[0].contiguous(), saved[2].contiguous()};
     std::array<Tensor, 2> w_hh{saved[1].contiguous(), saved[3].contiguous()};
-    Tensor dgi, dgh, dgi_bf16, dgh_bf16, db_hn;
     if (bf16) {
+      for (auto& w : w_ih) w = bfloat16_copy(w);
       for (auto& w : w_hh) w = bfloat16_copy(w);
-      dgi_bf16 = torch::empty({T * B, 6 * H}, dy.options().dtype(torch::kBFloat16));
-      dgh_bf16 = torch::empty({2, T, B, 3 * H}, dy.options().dtype(torch::kBFloat16));
-      db_hn = torch::empty({2, H}, dy.options());
-    } else {
-      dgi = torch::empty({T * B, 6 * H}, dy.options());
-      dgh = torch::empty({2, T, B, 3 * H}, dy.options());
     }
+    const bool need_dx = ctx->needs_input_grad(0);
+    GruGrads g;
+    if (need_dx) g.dx = torch::empty({2, T * B, E}, dy.options());
+    g.dw_ih1 = torch::empty({2, E + 1, 3 * H}, dy.options());
+    g.dw_hh = torch::empty({2, H, 3 * H}, dy.options());
+    g.db_hn = torch::empty({2, H}, dy.options());
     AT_DISPATCH_FLOATING_TYPES(dy.scalar_type(), "fast_gru_backward", [&] {
-      run_backward<scalar_t>(dy, w_hh, gates, states, dgi, dgh, dgi_bf16, dgh_bf16, db_hn);
+      run_backward<scalar_t>(dy, x1, w_ih, w_hh, gates, states, states_bf16, need_dx, g);
     });
 
-    // Everything below is a large GEMM or a reduction over all steps at once.
-    const auto& dgi_in = bf16 ? dgi_bf16 : dgi;
-    auto mm = [](const Tensor& a, const Tensor& b) {
-      const auto type = a.scalar_type() == torch::kBFloat16 ? torch::kFloat : a.scalar_type();
-      auto out = torch::empty({a.size(0), b.size(1)}, a.options().dtype(type));
-      gru_product(a, b, out, /*accumulate=*/false);
-      return out;
-    };
-    Tensor dx;
-    if (ctx->needs_input_grad(0)) {
-      auto w_ih = torch::cat({saved[0], saved[2]}, 0);
-      if (bf16) w_ih = bfloat16_copy(w_ih);
-      dx = mm(dgi_in, w_ih).view({T, B, E}).transpose(0, 1);
-    }
-    // The weight gradients are made transposed, x1^T dgi rather than
-    // dgi^T x1 (and h^T dgh below): the long sum over B*T rows then runs
-    // with 768 output columns instead of 101, which oneDNN multiplies at
-    // 99 against 76 GFLOP/s in fp32 (183 against 159 in bf16; AMD EPYC, one
-    // thread); the transposes back are the copies into the gradients.
-    const auto dw_ih1 = mm(x1.t(), dgi_in).t();  // [6H, E + 1]: W_ih's gradient, then b_ih's
-    const auto dw_ih = dw_ih1.narrow(1, 0, E);
-    const auto db_ih = dw_ih1.select(1, E);
     variable_list grads(10);  // the last for the bf16 flag: none
-    grads[0] = dx;
+    if (need_dx) grads[0] = (g.dx[0] + g.dx[1]).view({T, B, E}).transpose(0, 1);
     for (int d = 0; d < 2; ++d) {
-      const auto& products_dgh = bf16 ? dgh_bf16 : dgh;
-      const auto& products_states = bf16 ? states_bf16 : states;
-      auto h_prev = products_states.select(0, d).narrow(0, 0, T).reshape({T * B, H});
-      grads[1 + 4 * d] = dw_ih.narrow(0, 3 * H * d, 3 * H).contiguous();
-      grads[2 + 4 * d] = mm(h_prev.t(), products_dgh.select(0, d).view({T * B, 3 * H})).t().contiguous();
-      grads[3 + 4 * d] = db_ih.narrow(0, 3 * H * d, 3 * H).contiguous();
+      const auto dw_ih1 = g.dw_ih1.select(0, d);  // [E + 1, 3H]
+      const auto db_ih = dw_ih1.select(0, E);
+      grads[1 + 4 * d] = dw_ih1.narrow(0, 0, E).t().contiguous();
+      grads[2 + 4 * d] = g.dw_hh.select(0, d).t().contiguous();
+      grads[3 + 4 * d] = db_ih.contiguous();
       // b_hh's gradient equals b_ih's for the r and z gates (the kernel writes
       // the same values to dgi and dgh); only the n gate's, scaled by r,
-      // needs its own pass, over a third of dgh.
+      // differs, summed step by step in run_backward.
       auto db_hh = torch::empty({3 * H}, dy.options());
-      db_hh.narrow(0, 0, 2 * H).copy_(db_ih.narrow(0, 3 * H * d, 2 * H));
-      auto db_hh_n = db_hh.narrow(0, 2 * H, H);
-      if (bf16) {
-        db_hh_n.copy_(db_hn.select(0, d));  // summed step by step in run_backward
-      } else {
-        at::mv_out(db_hh_n, dgh.select(0, d).view({T * B, 3 * H}).narrow(1, 2 * H, H).t(),
-                   torch::ones({T * B}, dy.options()));
-      }
+      db_hh.narrow(0, 0, 2 * H).copy_(db_ih.narrow(0, 0, 2 * H));
+      db_hh.narrow(0, 2 * H, H).copy_(g.db_hn.select(0, d));
       grads[4 + 4 * d] = db_hh;
     }
     return grads;

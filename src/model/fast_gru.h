@@ -3,10 +3,12 @@
 // torch::autograd::Function. ATen's GRU runs each time step as a handful of
 // autograd ops, so its backward is thousands of tiny kernels; here a step is
 // one small GEMM plus one fused loop over the gates, and everything that can be
-// batched over time is one large GEMM:
-//   forward:  input projections of both directions, all steps  [B*T,E] x [E,6H]
-//   backward: input gradient, W_ih gradients                   one GEMM each
-//             W_hh gradient per direction over all steps       one GEMM each
+// batched over time is a GEMM over blocks of 8 steps, made just before
+// (forward) or after (backward) the recurrence walks them, while their
+// operands are in cache:
+//   forward:  each direction's input projection, block by block [8B,E] x [E,3H]
+//   backward: input gradient, W_ih and W_hh gradients per direction, block
+//             by block (the weight gradients accumulated over the blocks)
 // With more than one intra-op thread the two directions run in parallel.
 //
 // Semantics are PyTorch's exactly (gate order r, z, n; linear-before-reset,
