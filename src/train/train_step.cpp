@@ -5,6 +5,7 @@
 #include <limits>
 
 #include "common/error.h"
+#include "train/adam_update.h"
 
 namespace distgru::train {
 namespace {
@@ -98,7 +99,7 @@ StepResult TrainStep::run(const torch::Tensor& tokens, const torch::Tensor& labe
       for (auto& p : decayed_) p.mul_(1.0 - lr * options_.weight_decay);
     }
     try {
-      optimizer_->step();
+      adam_update(*optimizer_);  // Adam::step's update in one pass per parameter
     } catch (const c10::Error& e) {
       // A rate so large that Adam's step size overflows a float, for one.
       DISTGRU_FAIL("Adam's update at learning rate " + std::to_string(lr) +

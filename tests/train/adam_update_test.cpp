@@ -1,0 +1,139 @@
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include <sstream>
+
+#include "common/error.h"
+#include "train/adam_update.h"
+
+namespace distgru::train {
+namespace {
+
+// Parameters of a few shapes (one large enough to be split across threads),
+// with gradients that change every step.
+struct Problem {
+  std::vector<torch::Tensor> params;
+  explicit Problem(uint64_t seed) {
+    torch::manual_seed(seed);
+    for (const auto& shape : std::vector<std::vector<int64_t>>{{7, 5}, {3}, {300, 400}}) {
+      params.push_back(torch::randn(shape).requires_grad_(true));
+    }
+  }
+  void set_gradients(int step) {
+    torch::manual_seed(1000 + step);
+    for (auto& p : params) p.mutable_grad() = torch::randn_like(p) * (step + 1);
+  }
+};
+
+torch::optim::AdamOptions options() { return torch::optim::AdamOptions(2e-3).betas({0.9, 0.999}).eps(1e-8); }
+
+TEST(AdamUpdate, FollowsLibTorchsAdam) {
+  Problem ours(1), theirs(1);
+  torch::optim::Adam ours_opt(ours.params, options()), theirs_opt(theirs.params, options());
+  for (int step = 0; step < 6; ++step) {
+    ours.set_gradients(step);
+    theirs.set_gradients(step);
+    adam_update(ours_opt);
+    theirs_opt.step();
+  }
+  for (size_t i = 0; i < ours.params.size(); ++i) {
+    EXPECT_TRUE(torch::allclose(ours.params[i], theirs.params[i], 1e-5, 1e-7)) << "parameter " << i;
+    EXPECT_GT((ours.params[i] - Problem(1).params[i]).abs().max().item<float>(), 1e-3) << "parameter " << i << " moved";
+  }
+  // The state is the optimizer's own: the same step count and moments.
+  ASSERT_EQ(ours_opt.state().size(), theirs_opt.state().size());
+  for (size_t i = 0; i < ours.params.size(); ++i) {
+    std::ostringstream ok, tk;
+    ok << static_cast<const void*>(ours.params[i].unsafeGetTensorImpl());
+    tk << static_cast<const void*>(theirs.params[i].unsafeGetTensorImpl());
+    const auto& os = static_cast<torch::optim::AdamParamState&>(*ours_opt.state().at(ok.str()));
+    const auto& ts = static_cast<torch::optim::AdamParamState&>(*theirs_opt.state().at(tk.str()));
+    EXPECT_EQ(os.step(), 6);
+    EXPECT_EQ(ts.step(), 6);
+    EXPECT_TRUE(torch::allclose(os.exp_avg(), ts.exp_avg(), 1e-5, 1e-5));
+    EXPECT_TRUE(torch::allclose(os.exp_avg_sq(), ts.exp_avg_sq(), 1e-5, 1e-5));
+  }
+}
+
+// A checkpoint written after fused steps resumes in either implementation.
+TEST(AdamUpdate, StateSurvivesSaveAndLoad) {
+  Problem a(2);
+  torch::optim::Adam opt(a.params, options());
+  for (int step = 0; step < 3; ++step) {
+    a.set_gradients(step);
+    adam_update(opt);
+  }
+  std::stringstream archive;
+  {
+    torch::serialize::OutputArchive out;
+    opt.save(out);
+    out.save_to(archive);
+  }
+  // Two copies of the parameters: one continues with the fused update in the
+  // same optimizer, the other from the loaded state with LibTorch's.
+  Problem b(2);
+  for (size_t i = 0; i < a.params.size(); ++i) {
+    torch::NoGradGuard no_grad;
+    b.params[i].copy_(a.params[i]);
+  }
+  torch::optim::Adam loaded(b.params, options());
+  {
+    torch::serialize::InputArchive in;
+    in.load_from(archive);
+    loaded.load(in);
+  }
+  a.set_gradients(3);
+  b.set_gradients(3);
+  adam_update(opt);
+  loaded.step();
+  for (size_t i = 0; i < a.params.size(); ++i) {
+    EXPECT_TRUE(torch::allclose(a.params[i], b.params[i], 1e-5, 1e-7)) << "parameter " << i;
+  }
+}
+
+TEST(AdamUpdate, SameBitsWhateverTheThreadCount) {
+  std::vector<torch::Tensor> results;
+  for (int threads : {1, 2}) {
+    const int saved = torch::get_num_threads();
+    torch::set_num_threads(threads);
+    Problem p(3);
+    torch::optim::Adam opt(p.params, options());
+    for (int step = 0; step < 3; ++step) {
+      p.set_gradients(step);
+      adam_update(opt);
+    }
+    torch::set_num_threads(saved);
+    results.push_back(p.params[2].detach().clone());
+  }
+  EXPECT_TRUE(torch::equal(results[0], results[1]));
+}
+
+// Options the loop does not implement run LibTorch's own step, bit for bit.
+TEST(AdamUpdate, AmsgradAndWeightDecayFallBackToLibTorch) {
+  for (const auto& o : {options().amsgrad(true), options().weight_decay(0.1)}) {
+    Problem ours(4), theirs(4);
+    torch::optim::Adam ours_opt(ours.params, o), theirs_opt(theirs.params, o);
+    for (int step = 0; step < 3; ++step) {
+      ours.set_gradients(step);
+      theirs.set_gradients(step);
+      adam_update(ours_opt);
+      theirs_opt.step();
+    }
+    for (size_t i = 0; i < ours.params.size(); ++i) EXPECT_TRUE(torch::equal(ours.params[i], theirs.params[i]));
+  }
+}
+
+TEST(AdamUpdate, AStepSizeBeyondAFloatIsAnError) {
+  Problem p(5);
+  torch::optim::Adam opt(p.params, torch::optim::AdamOptions(1e39));
+  p.set_gradients(0);
+  try {
+    adam_update(opt);
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("overflows a float"), std::string::npos) << e.what();
+  }
+}
+
+}  // namespace
+}  // namespace distgru::train
