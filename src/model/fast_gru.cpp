@@ -256,8 +256,11 @@ class FastGRUFunction : public torch::autograd::Function<FastGRUFunction> {
     // In bf16 the products' operands are bfloat16 copies; x1's copy is all
     // backward needs of it.
     if (bf16) x1 = bfloat16_copy(x1);
-    const std::array<Tensor, 2> w_ih_t{bf16 ? bfloat16_copy(w_ih_f).t() : w_ih_f.t(),
-                                       bf16 ? bfloat16_copy(w_ih_r).t() : w_ih_r.t()};
+    // Made once here, not at every block: [E, 3H] row-major in fp32 (the
+    // CBLAS blocks' layout), a transposed view of the bfloat16 copy in bf16
+    // (oneDNN reads either).
+    const std::array<Tensor, 2> w_ih_t{bf16 ? bfloat16_copy(w_ih_f).t() : w_ih_f.t().contiguous(),
+                                       bf16 ? bfloat16_copy(w_ih_r).t() : w_ih_r.t().contiguous()};
     auto gates = torch::empty({2, T, kGateSlots, B, H}, x.options());
     auto states = torch::empty({2, T + 1, B, H}, x.options());
     states.select(1, 0).zero_();

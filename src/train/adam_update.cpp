@@ -19,7 +19,7 @@ template <typename Map>
 typename Map::key_type state_key(const Map&, const torch::Tensor& p) {
   using Key = typename Map::key_type;
   if constexpr (std::is_same_v<Key, std::string>) {
-    std::ostringstream os;
+    std::ostringstream os;  // c10::guts::to_string's format: the address as ostream prints a pointer
     os << static_cast<const void*>(p.unsafeGetTensorImpl());
     return os.str();
   } else {
@@ -51,6 +51,12 @@ void update(float* p, const float* g, float* m, float* v, int64_t n, float beta1
 
 }  // namespace
 
+torch::optim::AdamParamState* adam_state(torch::optim::Adam& optimizer, const torch::Tensor& p) {
+  auto& states = optimizer.state();
+  const auto it = states.find(state_key(states, p));
+  return it == states.end() ? nullptr : static_cast<torch::optim::AdamParamState*>(it->second.get());
+}
+
 void adam_update(torch::optim::Adam& optimizer) {
   torch::NoGradGuard no_grad;
   for (const auto& group : optimizer.param_groups()) {
@@ -80,16 +86,19 @@ void adam_update(torch::optim::Adam& optimizer) {
       auto& m = state.exp_avg();
       auto& v = state.exp_avg_sq();
       DISTGRU_CHECK(m.is_contiguous() && v.is_contiguous() && m.sizes() == p.sizes() && v.sizes() == p.sizes() &&
-                        m.scalar_type() == torch::kFloat && v.scalar_type() == torch::kFloat,
+                        m.scalar_type() == torch::kFloat && v.scalar_type() == torch::kFloat &&
+                        m.device() == p.device() && v.device() == p.device(),
                     "Adam: the moments saved for a parameter of " + std::to_string(p.numel()) +
                         " elements do not match it (an optimizer state of another model?)");
-      state.step(state.step() + 1);
-      const double bias_correction1 = 1 - std::pow(beta1, static_cast<double>(state.step()));
-      const double bias_correction2 = 1 - std::pow(beta2, static_cast<double>(state.step()));
+      const int64_t step = state.step() + 1;
+      const double bias_correction1 = 1 - std::pow(beta1, static_cast<double>(step));
+      const double bias_correction2 = 1 - std::pow(beta2, static_cast<double>(step));
       const double step_size = o.lr() / bias_correction1;
+      // Checked before anything of this parameter changes; NaN fails too.
       DISTGRU_CHECK(std::abs(step_size) <= std::numeric_limits<float>::max(),
                     "Adam's step size lr / (1 - beta1^t) = " + std::to_string(step_size) +
-                        " overflows a float (lr " + std::to_string(o.lr()) + ")");
+                        " is not a finite float (lr " + std::to_string(o.lr()) + ")");
+      state.step(step);
       update(p.data_ptr<float>(), p.grad().data_ptr<float>(), m.data_ptr<float>(), v.data_ptr<float>(),
              p.numel(), static_cast<float>(beta1), static_cast<float>(1 - beta1), static_cast<float>(beta2),
              static_cast<float>(1 - beta2), static_cast<float>(std::sqrt(bias_correction2)),

@@ -19,7 +19,14 @@ namespace distgru::train {
 // group's lr, betas and eps. Falls back to optimizer.step() when an option
 // this loop does not implement is set (amsgrad, weight_decay) or a parameter
 // is not a contiguous float32 CPU tensor with a gradient of the same layout.
-// Throws distgru::Error when the step size lr / (1 - b1^t) overflows a float.
+// Throws distgru::Error when the step size lr / (1 - b1^t) is not a finite
+// float (the parameters updated before it keep their update; the run stops)
+// or when a parameter's saved moments do not match it (shape, dtype,
+// device); on the fallback, whatever Adam::step throws (c10::Error).
 void adam_update(torch::optim::Adam& optimizer);
+
+// The state adam_update and Adam::step keep for parameter p (the same
+// entry: keyed as LibTorch keys it), or nullptr before p's first update.
+torch::optim::AdamParamState* adam_state(torch::optim::Adam& optimizer, const torch::Tensor& p);
 
 }  // namespace distgru::train

@@ -101,9 +101,14 @@ StepResult TrainStep::run(const torch::Tensor& tokens, const torch::Tensor& labe
     try {
       adam_update(*optimizer_);  // Adam::step's update in one pass per parameter
     } catch (const c10::Error& e) {
-      // A rate so large that Adam's step size overflows a float, for one.
+      // Adam::step's (the fallback), for one a rate so large that its step
+      // size overflows a float.
       DISTGRU_FAIL("Adam's update at learning rate " + std::to_string(lr) +
                    " failed: " + e.what_without_backtrace());
+    } catch (const Error& e) {
+      // adam_update's own: the same for the one-pass loop, or moments that
+      // do not fit their parameter.
+      DISTGRU_FAIL("Adam's update at learning rate " + std::to_string(lr) + " failed: " + e.what());
     }
   }
   result.local_loss = loss.detach().to(torch::kCPU, torch::kDouble).item<double>();

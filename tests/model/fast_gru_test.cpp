@@ -98,8 +98,30 @@ INSTANTIATE_TEST_SUITE_P(
     ::testing::Combine(::testing::Values(Sizes{3, 7, 5, 4},    // odd everything
                                          Sizes{1, 9, 3, 6},    // batch 1
                                          Sizes{4, 1, 2, 3},    // one step
-                                         Sizes{5, 13, 11, 17}),
+                                         Sizes{5, 13, 11, 17},
+                                         Sizes{2, 16, 3, 4},   // two whole blocks of 8 steps
+                                         Sizes{2, 17, 3, 4}),  // and one step more
                        ::testing::Values(torch::kDouble, torch::kFloat)));
+
+// An input that needs no gradient (backward skips dx): the weights' are
+// still ATen's.
+TEST(FastGRU, WeightGradientsWithoutTheInputs) {
+  torch::manual_seed(13);
+  Sizes s{3, 19, 5, 4};
+  Reference ref(s, torch::kDouble);
+  const auto x = torch::randn({s.batch, s.time, s.input}, torch::kDouble);
+  const auto dy = torch::randn({s.batch, s.time, 2 * s.hidden}, torch::kDouble);
+  std::vector<std::vector<torch::Tensor>> grads;
+  for (const bool fast : {false, true}) {
+    for (auto& p : ref.params()) p.mutable_grad() = torch::Tensor();
+    auto out = fast ? fast_bidirectional_gru(x, ref.forward, ref.reverse) : std::get<0>(ref.gru->forward(x));
+    (out * dy).sum().backward();
+    grads.emplace_back();
+    for (auto& p : ref.params()) grads.back().push_back(p.grad().clone());
+  }
+  ASSERT_FALSE(x.grad().defined());
+  for (size_t i = 0; i < grads[0].size(); ++i) EXPECT_LE(relative_error(grads[1][i], grads[0][i]), 1e-5) << i;
+}
 
 TEST(FastGRU, DeterministicAndIndependentOfThreadCount) {
   torch::manual_seed(3);
