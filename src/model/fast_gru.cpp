@@ -347,7 +347,7 @@ void check_direction(const GRUDirectionWeights& w, const torch::Tensor& x, int64
 
 const char* fast_gru_kernels() { return gru_step_isa(); }
 
-std::string fast_gru_summary(Precision precision) {
+std::string fast_gru_summary(std::optional<Precision> precision) {
   std::string products;
   switch (fast_gru_gemm()) {
     case GruGemm::kWhole: products = "ATen's BLAS"; break;
@@ -356,7 +356,7 @@ std::string fast_gru_summary(Precision precision) {
   }
   if (precision == Precision::kBFloat16) products = "oneDNN bf16 (" + onednn_isa() + ")";
   return std::string("fast GRU: ") + fast_gru_kernels() + " gate kernels, " +
-         choice_name(precision) + " products through " + products;
+         (precision ? std::string(choice_name(*precision)) + " " : std::string()) + "products through " + products;
 }
 
 torch::Tensor fast_bidirectional_gru(const torch::Tensor& x, const GRUDirectionWeights& forward,

@@ -20,6 +20,7 @@
 
 #include <torch/torch.h>
 
+#include <optional>
 #include <string>
 
 #include "model/precision.h"
@@ -65,7 +66,9 @@ GruGemm fast_gru_gemm();
 void set_fast_gru_gemm(GruGemm mode);
 
 // For the logs: "fast GRU: AVX-512 gate kernels, fp32 products through
-// oneDNN (avx512_core_bf16)".
-std::string fast_gru_summary(Precision precision = Precision::kFloat32);
+// oneDNN (avx512_core_bf16)"; without a precision (the process's first line
+// and provenance, written before a run's precision is known) the kernels
+// and library only: "..., products through oneDNN (avx512_core_bf16)".
+std::string fast_gru_summary(std::optional<Precision> precision = std::nullopt);
 
 }  // namespace distgru::model

@@ -28,6 +28,7 @@ train "$tmp/bf16" 20 --precision bf16
 check "bf16 trained 20 steps" grep -q "trained 20 steps" "$tmp/bf16.log"
 check "and said so: $(grep -o 'precision bf16: .*' "$tmp/bf16.log" | head -1 | cut -c1-120)" \
   grep -q "precision bf16: fast GRU: .*bf16 products through oneDNN bf16" "$tmp/bf16.log"
+check "no line of the bf16 run claims fp32 products" test "$(grep -c "fp32 products" "$tmp/bf16.log")" == 0
 check "the checkpoint's config records it" grep -q "precision = bf16" "$tmp/bf16.log"
 check "20 step losses each" test "$(losses "$tmp/fp32" | wc -l)" == 20 -a "$(losses "$tmp/bf16" | wc -l)" == 20
 # Same data, same initialisation: the losses differ only by bf16's rounding.
