@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include <functional>
 
 #include "common/error.h"
 #include "train/adam_update.h"
@@ -18,23 +19,47 @@ struct Problem {
       params.push_back(torch::randn(shape).requires_grad_(true));
     }
   }
+  bool column_major_last_gradient = false;  // the same values, laid out column-major
   void set_gradients(int step) {
     torch::manual_seed(1000 + step);
     for (auto& p : params) p.mutable_grad() = torch::randn_like(p) * (step + 1);
+    if (column_major_last_gradient) params.back().mutable_grad() = params.back().grad().t().contiguous().t();
   }
 };
 
 torch::optim::AdamOptions options() { return torch::optim::AdamOptions(2e-3).betas({0.9, 0.999}).eps(1e-8); }
 
-TEST(AdamUpdate, FollowsLibTorchsAdam) {
-  Problem ours(1), theirs(1);
-  torch::optim::Adam ours_opt(ours.params, options()), theirs_opt(theirs.params, options());
-  for (int step = 0; step < 6; ++step) {
-    ours.set_gradients(step);
-    theirs.set_gradients(step);
-    adam_update(ours_opt);
-    theirs_opt.step();
+// Two copies of one problem given the same gradients every step: `ours`
+// updated by the step under test, `theirs` by LibTorch's Adam::step.
+struct SideBySide {
+  Problem ours, theirs;
+  torch::optim::Adam ours_opt, theirs_opt;
+  SideBySide(uint64_t seed, const torch::optim::AdamOptions& o, const std::function<void(Problem&)>& adapt = {})
+      : ours(seed), theirs(seed), ours_opt(adapted(ours, adapt), o), theirs_opt(adapted(theirs, adapt), o) {}
+  static std::vector<torch::Tensor> adapted(Problem& p, const std::function<void(Problem&)>& adapt) {
+    if (adapt) adapt(p);
+    return p.params;
   }
+  // ours_step(optimizer, step) defaults to adam_update.
+  void run(int steps, const std::function<void(torch::optim::Adam&, int)>& ours_step = {}) {
+    for (int step = 0; step < steps; ++step) {
+      ours.set_gradients(step);
+      theirs.set_gradients(step);
+      if (ours_step) {
+        ours_step(ours_opt, step);
+      } else {
+        adam_update(ours_opt);
+      }
+      theirs_opt.step();
+    }
+  }
+};
+
+TEST(AdamUpdate, FollowsLibTorchsAdam) {
+  SideBySide pair(1, options());
+  pair.run(6);
+  auto &ours = pair.ours, &theirs = pair.theirs;
+  auto &ours_opt = pair.ours_opt, &theirs_opt = pair.theirs_opt;
   for (size_t i = 0; i < ours.params.size(); ++i) {
     EXPECT_TRUE(torch::allclose(ours.params[i], theirs.params[i], 1e-5, 1e-7)) << "parameter " << i;
     EXPECT_GT((ours.params[i] - Problem(1).params[i]).abs().max().item<float>(), 1e-3) << "parameter " << i << " moved";
@@ -92,18 +117,16 @@ TEST(AdamUpdate, StateSurvivesSaveAndLoad) {
 // One state per parameter, shared with Adam::step: the two interleaved
 // count the same steps and follow LibTorch's Adam alone.
 TEST(AdamUpdate, SharesItsStateWithAdamStep) {
-  Problem mixed(6), theirs(6);
-  torch::optim::Adam mixed_opt(mixed.params, options()), theirs_opt(theirs.params, options());
-  for (int step = 0; step < 4; ++step) {
-    mixed.set_gradients(step);
-    theirs.set_gradients(step);
+  SideBySide pair(6, options());
+  pair.run(4, [](torch::optim::Adam& optimizer, int step) {
     if (step % 2 == 0) {
-      adam_update(mixed_opt);
+      adam_update(optimizer);
     } else {
-      mixed_opt.step();
+      optimizer.step();
     }
-    theirs_opt.step();
-  }
+  });
+  auto &mixed = pair.ours, &theirs = pair.theirs;
+  auto& mixed_opt = pair.ours_opt;
   ASSERT_EQ(mixed_opt.state().size(), mixed.params.size());
   for (size_t i = 0; i < mixed.params.size(); ++i) {
     ASSERT_NE(adam_state(mixed_opt, mixed.params[i]), nullptr);
@@ -132,15 +155,11 @@ TEST(AdamUpdate, SameBitsWhateverTheThreadCount) {
 // Options the loop does not implement run LibTorch's own step, bit for bit.
 TEST(AdamUpdate, AmsgradAndWeightDecayFallBackToLibTorch) {
   for (const auto& o : {options().amsgrad(true), options().weight_decay(0.1)}) {
-    Problem ours(4), theirs(4);
-    torch::optim::Adam ours_opt(ours.params, o), theirs_opt(theirs.params, o);
-    for (int step = 0; step < 3; ++step) {
-      ours.set_gradients(step);
-      theirs.set_gradients(step);
-      adam_update(ours_opt);
-      theirs_opt.step();
+    SideBySide pair(4, o);
+    pair.run(3);
+    for (size_t i = 0; i < pair.ours.params.size(); ++i) {
+      EXPECT_TRUE(torch::equal(pair.ours.params[i], pair.theirs.params[i]));
     }
-    for (size_t i = 0; i < ours.params.size(); ++i) EXPECT_TRUE(torch::equal(ours.params[i], theirs.params[i]));
   }
 }
 
@@ -163,25 +182,14 @@ TEST(AdamUpdate, AStepSizeBeyondAFloatIsAnError) {
 // LibTorch's own step for the whole optimizer, bit for bit.
 TEST(AdamUpdate, OtherTensorsFallBackToLibTorch) {
   for (int variant = 0; variant < 2; ++variant) {
-    Problem ours(7), theirs(7);
-    for (auto* problem : {&ours, &theirs}) {
-      if (variant == 0) problem->params[0] = problem->params[0].detach().to(torch::kDouble).requires_grad_(true);
-    }
-    torch::optim::Adam ours_opt(ours.params, options()), theirs_opt(theirs.params, options());
-    for (int step = 0; step < 3; ++step) {
-      ours.set_gradients(step);
-      theirs.set_gradients(step);
-      if (variant == 1) {
-        for (auto* problem : {&ours, &theirs}) {
-          auto& p = problem->params[2];
-          p.mutable_grad() = p.grad().t().contiguous().t();  // same values, column-major
-        }
-      }
-      adam_update(ours_opt);
-      theirs_opt.step();
-    }
-    for (size_t i = 0; i < ours.params.size(); ++i) {
-      EXPECT_TRUE(torch::equal(ours.params[i], theirs.params[i])) << "variant " << variant << ", parameter " << i;
+    SideBySide pair(7, options(), [variant](Problem& p) {
+      if (variant == 0) p.params[0] = p.params[0].detach().to(torch::kDouble).requires_grad_(true);
+      if (variant == 1) p.column_major_last_gradient = true;
+    });
+    pair.run(3);
+    for (size_t i = 0; i < pair.ours.params.size(); ++i) {
+      EXPECT_TRUE(torch::equal(pair.ours.params[i], pair.theirs.params[i]))
+          << "variant " << variant << ", parameter " << i;
     }
   }
 }
