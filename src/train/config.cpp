@@ -25,7 +25,10 @@ OptionTable<TrainConfig> make_table() {
            "directory's word_vectors.vec (data/pretrain_vectors.sh, checked against its SHA-256); 'none' or "
            "empty: random", {},
            kRankLocal)
-      .add(data, "verify-checksums", &C::verify_checksums, "check shards against manifest.json");
+      .add(data, "verify-checksums", &C::verify_checksums, "check shards against manifest.json")
+      .add(data, "score-test", &C::score_test,
+           "score the test set with the best parameters when training ends (false for tuning runs: settings "
+           "are chosen on validation, and no test figure is printed or written)");
   t.add(model, "vocab-size", &C::vocab_size, "vocabulary size (must match the data)", positive<int64_t>, kModelShape)
       .add(model, "sentence-size", &C::sentence_size, "tokens per review (must match the data)", positive<int64_t>, kModelShape)
       .add(model, "embed-dim", &C::embed_dim, "embedding size", positive<int64_t>, kModelShape)

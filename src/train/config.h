@@ -52,6 +52,7 @@ struct TrainConfig {
   std::string checkpoint_dir;            // checkpoints, metrics.jsonl, eval JSON
   std::string glove;                     // optional GloVe text file for the embedding
   bool verify_checksums = true;          // compare shards with manifest.json
+  bool score_test = true;                // score the test set at the end (off for tuning runs)
 
   // Model.
   int64_t vocab_size = data::kDefaultVocabSize;

@@ -277,6 +277,10 @@ TrainResult Trainer::run() {
   result.best_validation = best_.result();
   result.model_step = best_.has_parameters() ? best_.step() : state_.step;
   result.model_averaged = best_.has_parameters() && state_.best_averaged;
+  if (!config_.score_test) {
+    spdlog::info("test set not scored (--score-test false)");
+    return result;
+  }
   result.test = test_best_model();
   if (result.test->interrupted_by != 0) {
     // The run's last checkpoint is written; a resume scores the test set.

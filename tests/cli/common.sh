@@ -23,6 +23,7 @@ json_number() { grep -o "\"$1\": *[-0-9.eE+]*" "$2" | head -1 | sed 's/.*: *//';
 # gt A B: A > B as floating point.
 gt() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a > b) }'; }
 contains() { grep -q -- "$2" "$1"; }
+not_contains() { ! grep -q -- "$2" "$1"; }
 # step_losses METRICS: "step loss" of each step record of a metrics.jsonl, in order.
 step_losses() { grep '"samples_per_sec"' "$1" | sed -n 's/.*"loss":\([-0-9.eE+]*\).*"step":\([0-9]*\).*/\2 \1/p'; }
 # test_line LOG: the trainer's "test accuracy ... auc ..." line.

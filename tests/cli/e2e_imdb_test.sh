@@ -48,9 +48,20 @@ check "attention weights sum to 1 ($weights)" awk -v s="$weights" 'BEGIN { exit 
 
 # Resume: one more epoch continues from the last checkpoint, not from scratch.
 # The last training-step record (evaluation records carry the best step).
+# As a tuning run (--score-test false): no test figure is printed, logged or
+# written, and the first run's test_metrics.json stays as it was.
 steps_before=$(grep samples_per_sec "$tmp/run/metrics.jsonl" | tail -1 | grep -o '"step":[0-9]*' | sed 's/.*://')
+test_records=$(grep -c '"split":"test"' "$tmp/run/metrics.jsonl")
+test_json=$(sha256sum <"$tmp/run/test_metrics.json")
 mpirun_np 2 "$bin/distgru-train" --config "$src/configs/tiny.ini" --data "$tmp/data" \
-  --checkpoint-dir "$tmp/run" --epochs 4 --resume auto >"$tmp/resume.out" 2>"$tmp/resume.err"
+  --checkpoint-dir "$tmp/run" --epochs 4 --resume auto --score-test false >"$tmp/resume.out" 2>"$tmp/resume.err"
+cat "$tmp/resume.out"
 check "resume starts from the newest checkpoint" contains "$tmp/resume.err" "resume: .*ckpt-0*$steps_before.pt at step $steps_before"
 check "resumed run trains only the remaining epoch" contains "$tmp/resume.out" "trained $((steps_before / 3)) steps"
+check "--score-test false: the run validated" contains "$tmp/resume.err" "validation at step"
+check "--score-test false: no test figure printed or logged" not_contains "$tmp/resume.out" "test accuracy"
+check "--score-test false: says the test set was not scored" contains "$tmp/resume.err" "test set not scored"
+check "--score-test false: no test record added to metrics.jsonl" \
+  test "$(grep -c '"split":"test"' "$tmp/run/metrics.jsonl")" -eq "$test_records"
+check "--score-test false: test_metrics.json untouched" test "$(sha256sum <"$tmp/run/test_metrics.json")" = "$test_json"
 finish

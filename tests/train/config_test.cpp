@@ -133,6 +133,7 @@ TEST(Config, IniRoundTripKeepsEverySetting) {
   c.checkpoint_dir = "/runs/a";
   c.glove = "/vectors/glove.txt";
   c.verify_checksums = false;
+  c.score_test = false;
   c.vocab_size = 5000;
   c.sentence_size = 64;
   c.embed_dim = 7;
@@ -179,6 +180,7 @@ TEST(Config, IniRoundTripKeepsEverySetting) {
   EXPECT_EQ(b.checkpoint_dir, c.checkpoint_dir);
   EXPECT_EQ(b.glove, c.glove);
   EXPECT_EQ(b.verify_checksums, c.verify_checksums);
+  EXPECT_EQ(b.score_test, c.score_test);
   EXPECT_EQ(b.vocab_size, c.vocab_size);
   EXPECT_EQ(b.sentence_size, c.sentence_size);
   EXPECT_EQ(b.embed_dim, c.embed_dim);
