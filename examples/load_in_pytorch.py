@@ -96,8 +96,8 @@ class Tokenizer:
     def encode(self, text):
         t, words = self.t, self.words(text)
         room = t["sentence_size"] - 1
-        first = len(words) - room if t["truncation"] == "end" and len(words) > room else 0
-        kept = words[first:first + room]
+        head = {"start": room, "end": 0, "head-tail": room // 4}[t["truncation"]]
+        kept = words if len(words) <= room else words[:head] + words[len(words) - (room - head):]
         ids = [t["start_id"]] + [self.ids.get(w, t["oov_id"]) for w in kept]
         return ids + [t["pad_id"]] * (t["sentence_size"] - len(ids)), [b"<start>"] + kept
 

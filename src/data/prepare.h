@@ -20,7 +20,9 @@ struct PrepareOptions {
   // > 0: keep only this many reviews of the split, the first ones of its
   // shuffled order (so still about balanced), for quick runs and tests.
   int64_t max_train = 0, max_test = 0;
-  Truncation truncation = Truncation::kKeepEnd;  // which words of a long review are kept
+  // Which words of a long review are kept: the start and the end (see
+  // Truncation for the source and the choice).
+  Truncation truncation = Truncation::kKeepHeadTail;
 };
 
 struct PrepareSummary {

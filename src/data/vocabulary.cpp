@@ -165,9 +165,23 @@ const std::string& Vocabulary::word(int32_t id) const {
   return words_[static_cast<size_t>(index)];
 }
 
-size_t Vocabulary::first_kept(size_t n, int32_t sentence_size) const {
+std::vector<size_t> Vocabulary::kept_words(size_t n, int32_t sentence_size) const {
   const size_t room = static_cast<size_t>(std::max(0, sentence_size - 1));
-  return truncation_ == Truncation::kKeepEnd && n > room ? n - room : 0;
+  size_t head = room;  // words kept from the beginning; the rest come from the end
+  if (n > room) {
+    switch (truncation_) {
+      case Truncation::kKeepStart: head = room; break;
+      case Truncation::kKeepEnd: head = 0; break;
+      case Truncation::kKeepHeadTail: head = room / 4; break;
+    }
+  }
+  std::vector<size_t> kept;
+  kept.reserve(std::min(n, room));
+  for (size_t i = 0; i < std::min(n, head); ++i) kept.push_back(i);
+  if (n > room) {
+    for (size_t i = n - (room - head); i < n; ++i) kept.push_back(i);
+  }
+  return kept;
 }
 
 std::vector<int32_t> Vocabulary::encode(const std::vector<std::string>& tokens,
@@ -176,10 +190,9 @@ std::vector<int32_t> Vocabulary::encode(const std::vector<std::string>& tokens,
                 "sentence_size must be at least 1, got " + std::to_string(sentence_size));
   std::vector<int32_t> ids(static_cast<size_t>(sentence_size), TokenIds::kPad);
   ids[0] = TokenIds::kStart;
-  const size_t n = std::min(tokens.size(), ids.size() - 1);
-  const size_t first = first_kept(tokens.size(), sentence_size);
-  for (size_t i = 0; i < n; ++i) {
-    auto it = ids_.find(tokens[first + i]);
+  const std::vector<size_t> kept = kept_words(tokens.size(), sentence_size);
+  for (size_t i = 0; i < kept.size(); ++i) {
+    auto it = ids_.find(tokens[kept[i]]);
     ids[i + 1] = it == ids_.end() ? TokenIds::kOov : it->second;
   }
   return ids;

@@ -99,13 +99,13 @@ Prediction predict(model::AttentionGRU& model, const data::Vocabulary& vocab,
   p.label = p.positive_probability >= 0.5 ? 1 : 0;
   p.probability = p.label == 1 ? p.positive_probability : 1.0 - p.positive_probability;
   p.truncated = static_cast<int64_t>(words.size()) + 1 > sentence_size;
-  // Position 0 is <start>; position i > 0 is words[first + i - 1] until
-  // padding begins (first > 0 when a long review kept only its end).
-  const size_t first = vocab.first_kept(words.size(), static_cast<int32_t>(sentence_size));
-  const int64_t real = std::min<int64_t>(sentence_size, static_cast<int64_t>(words.size()) + 1);
+  // Position 0 is <start>; position i > 0 is the (i-1)-th kept word until
+  // padding begins (a long review keeps its end, its start, or both).
+  const std::vector<size_t> kept = vocab.kept_words(words.size(), static_cast<int32_t>(sentence_size));
+  const int64_t real = static_cast<int64_t>(kept.size()) + 1;
   for (int64_t i = 0; i < real; ++i) {
     TokenWeight t;
-    t.token = i == 0 ? "<start>" : words[first + static_cast<size_t>(i - 1)];
+    t.token = i == 0 ? "<start>" : words[kept[static_cast<size_t>(i - 1)]];
     t.in_vocabulary = ids[static_cast<size_t>(i)] != data::TokenIds::kOov;
     t.weight = scored.attention[static_cast<size_t>(i)];
     p.tokens.push_back(std::move(t));

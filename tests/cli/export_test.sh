@@ -22,7 +22,7 @@ check "config.json names the vocabulary's SHA-256 and the checkpoint" /usr/bin/p
 import json, sys
 c = json.load(open(sys.argv[1]))
 assert len(c["vocabulary"]["sha256"]) == 64 and c["source"]["checkpoint"].endswith(".pt"), c
-assert c["tokenizer"]["sentence_size"] == 128 and c["tokenizer"]["truncation"] == "end", c["tokenizer"]
+assert c["tokenizer"]["sentence_size"] == 128 and c["tokenizer"]["truncation"] == "head-tail", c["tokenizer"]
 assert c["provenance"]["export"]["libtorch"] and c["provenance"]["training"]["ranks"] == 2, c["provenance"]
 ' "$tmp/model/config.json"
 

@@ -66,7 +66,7 @@ TEST(Vocabulary, EncodeTruncatesKeepingBeginningWhenAsked) {
   Vocabulary v = Vocabulary::build({{"movie", 2}, {"b", 3}, {"the", 5}, {"a", 3}, {"zebra", 1}}, 100,
                                    Truncation::kKeepStart);
   EXPECT_EQ(v.encode({"a", "b", "movie", "the", "the"}, 4), (std::vector<int32_t>{1, 4, 5, 6}));
-  EXPECT_EQ(v.first_kept(5, 4), 0u);
+  EXPECT_EQ(v.kept_words(5, 4), (std::vector<size_t>{0, 1, 2}));
 }
 
 TEST(Vocabulary, EncodeKeepsTheEndByDefault) {
@@ -74,13 +74,32 @@ TEST(Vocabulary, EncodeKeepsTheEndByDefault) {
   EXPECT_EQ(v.truncation(), Truncation::kKeepEnd);
   // The start token stays; the last 3 words fill the rest.
   EXPECT_EQ(v.encode({"a", "b", "movie", "the", "zebra"}, 4), (std::vector<int32_t>{1, 6, 3, 7}));
-  EXPECT_EQ(v.first_kept(5, 4), 2u);
-  EXPECT_EQ(v.first_kept(3, 4), 0u);  // short reviews are whole
+  EXPECT_EQ(v.kept_words(5, 4), (std::vector<size_t>{2, 3, 4}));
+  EXPECT_EQ(v.kept_words(3, 4), (std::vector<size_t>{0, 1, 2}));  // short reviews are whole
+}
+
+TEST(Vocabulary, HeadTailKeepsAQuarterFromTheBeginningAndTheRestFromTheEnd) {
+  Vocabulary v = Vocabulary::build({{"w", 1}}, 10, Truncation::kKeepHeadTail);
+  // Room for 8 words: 2 from the head, 6 from the tail of 12.
+  EXPECT_EQ(v.kept_words(12, 9), (std::vector<size_t>{0, 1, 6, 7, 8, 9, 10, 11}));
+  EXPECT_EQ(v.kept_words(9, 9), (std::vector<size_t>{0, 1, 3, 4, 5, 6, 7, 8}));  // one word over
+  EXPECT_EQ(v.kept_words(8, 9), (std::vector<size_t>{0, 1, 2, 3, 4, 5, 6, 7}));  // fits: whole
+  EXPECT_EQ(v.kept_words(5, 4), (std::vector<size_t>{2, 3, 4}));  // room 3: a quarter is no word
+  // The README config's shape: 63 words from the head, 192 from the tail.
+  const auto kept = v.kept_words(1000, 256);
+  ASSERT_EQ(kept.size(), 255u);
+  EXPECT_EQ(kept[62], 62u);
+  EXPECT_EQ(kept[63], 1000u - 192u);
+  EXPECT_EQ(kept.back(), 999u);
+  Vocabulary words = Vocabulary::build({{"a", 9}, {"b", 8}, {"c", 7}, {"d", 6}, {"e", 5}}, 10,
+                                       Truncation::kKeepHeadTail);
+  // ids: a 3, b 4, c 5, d 6, e 7; room 4 of 5 words: 1 head + 3 tail.
+  EXPECT_EQ(words.encode({"a", "b", "c", "d", "e"}, 5), (std::vector<int32_t>{1, 3, 5, 6, 7}));
 }
 
 TEST(Vocabulary, TruncationSurvivesSaveAndLoad) {
   TempDir dir;
-  for (auto mode : {Truncation::kKeepStart, Truncation::kKeepEnd}) {
+  for (auto mode : {Truncation::kKeepStart, Truncation::kKeepEnd, Truncation::kKeepHeadTail}) {
     Vocabulary::build({{"x", 1}}, 10, mode).save(dir.file("v.txt"));
     EXPECT_EQ(Vocabulary::load(dir.file("v.txt")).truncation(), mode);
   }
