@@ -53,8 +53,10 @@ int main(int argc, char** argv) {
        "tokens per review including the start token")
       ("seed", po::value(&opt.seed)->default_value(opt.seed), "shuffle seed")
       ("truncate", po::value(&opt.truncation)->default_value(opt.truncation, distgru::choice_name(opt.truncation)),
-       ("which words of a review longer than the sentence to keep: " +
-        distgru::choice_list<distgru::data::Truncation>(" | ", " | ")).c_str())
+       ("which words of a review longer than the sentence to keep (" +
+        distgru::choice_list<distgru::data::Truncation>(" | ", " | ") +
+        "): head-tail a quarter of the room from its beginning and the rest from its end, end its last "
+        "words (Keras's pad_sequences default), start its first words").c_str())
       ("max-train", po::value(&opt.max_train)->default_value(opt.max_train),
        "keep only this many training reviews (0: all), for quick runs")
       ("max-test", po::value(&opt.max_test)->default_value(opt.max_test),

@@ -30,7 +30,7 @@ struct ReviewView {
   int predicted = 0;              // 1 positive, 0 negative
   double probability = 0.0;       // of `predicted`
   std::optional<int> truth;       // the true label when known
-  bool truncated = false;         // words past sentence-size were never seen
+  bool truncated = false;         // longer than the sentence: only the kept words were seen
 };
 
 struct PageInfo {

@@ -28,7 +28,9 @@ OptionTable<TrainConfig> make_table() {
       .add(data, "verify-checksums", &C::verify_checksums, "check shards against manifest.json")
       .add(data, "score-test", &C::score_test,
            "score the test set with the best parameters when training ends (false for tuning runs: settings "
-           "are chosen on validation, and no test figure is printed or written)");
+           "are chosen on validation, and no test figure is printed or written; an earlier test_metrics.json "
+           "in the directory is left as it was, and distgru-report still scores the test set for its ROC "
+           "curve)");
   t.add(model, "vocab-size", &C::vocab_size, "vocabulary size (must match the data)", positive<int64_t>, kModelShape)
       .add(model, "sentence-size", &C::sentence_size, "tokens per review (must match the data)", positive<int64_t>, kModelShape)
       .add(model, "embed-dim", &C::embed_dim, "embedding size", positive<int64_t>, kModelShape)

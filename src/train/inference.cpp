@@ -79,8 +79,10 @@ void check_vocabulary(const LoadedModel& loaded, const std::string& fingerprint,
   }
   if (trained == fingerprint) return;
   throw AgreedError(loaded.path + " was trained with the vocabulary " + trained.substr(0, 12) + "… but " + source +
-                        " is " + fingerprint.substr(0, 12) + "…: its ids mean other words, so every score would be "
-                        "noise. Use the vocab.txt (or data) prepared for that run",
+                        " is " + fingerprint.substr(0, 12) +
+                        "…: its ids mean other words (every score would be noise), or it cuts long reviews "
+                        "another way (the truncate= field of vocab.txt's header: distgru-prepare --truncate). "
+                        "Use the vocab.txt (or data) prepared for that run",
                     kExitRefused);
 }
 

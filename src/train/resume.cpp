@@ -44,8 +44,9 @@ void check_resume_allowed(const std::string& path, const CheckpointContents& sav
   if (!old_vocab.empty() && old_vocab != fresh.vocab_fingerprint) {
     throw AgreedError(path + ": the model was trained with the vocabulary " + short_hash(old_vocab) + " but " +
                           now.data_dir + "/vocab.txt is " + short_hash(fresh.vocab_fingerprint) +
-                          ": its word ids mean other words, refusing to resume (prepare the data with the "
-                          "run's vocabulary, or start a new run)",
+                          ": its word ids mean other words, or it cuts long reviews another way (the truncate= "
+                          "field of vocab.txt's header), refusing to resume (prepare the data with the run's "
+                          "vocabulary and --truncate, or start a new run)",
                       kExitRefused);
   }
   auto changes = describe_differences(train_settings().differences(then, now, kSplitOrOrder));

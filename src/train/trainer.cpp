@@ -279,6 +279,13 @@ TrainResult Trainer::run() {
   result.model_averaged = best_.has_parameters() && state_.best_averaged;
   if (!config_.score_test) {
     spdlog::info("test set not scored (--score-test false)");
+    const auto earlier = std::filesystem::path(config_.checkpoint_dir) / "test_metrics.json";
+    if (std::filesystem::exists(earlier)) {
+      // Kept (nothing written is lost), but it no longer describes best.pt.
+      spdlog::warn("{} is from an earlier test scoring, not of this run's best parameters (step {}); left as it "
+                   "was",
+                   earlier.string(), result.model_step);
+    }
     return result;
   }
   result.test = test_best_model();

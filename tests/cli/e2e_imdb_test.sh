@@ -64,4 +64,6 @@ check "--score-test false: says the test set was not scored" contains "$tmp/resu
 check "--score-test false: no test record added to metrics.jsonl" \
   test "$(grep -c '"split":"test"' "$tmp/run/metrics.jsonl")" -eq "$test_records"
 check "--score-test false: test_metrics.json untouched" test "$(sha256sum <"$tmp/run/test_metrics.json")" = "$test_json"
+check "--score-test false: says the earlier test_metrics.json is not of this run's best" \
+  contains "$tmp/resume.err" "test_metrics.json is from an earlier test scoring"
 finish
