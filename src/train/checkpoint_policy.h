@@ -40,6 +40,9 @@ class CheckpointPolicy {
 
   std::string path(const std::string& name) const;  // <dir>/<name>
   std::string metrics_path() const { return path("metrics.jsonl"); }
+  // The test scoring's record (save_text), read by distgru-report.
+  static constexpr const char* kTestMetricsName = "test_metrics.json";
+  std::string test_metrics_path() const { return path(kTestMetricsName); }
 
   // Writes ckpt-<step>.pt (model, optimizer, state, config), points LATEST
   // at it and deletes all but the newest `keep` step checkpoints. Returns

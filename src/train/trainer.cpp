@@ -279,12 +279,11 @@ TrainResult Trainer::run() {
   result.model_averaged = best_.has_parameters() && state_.best_averaged;
   if (!config_.score_test) {
     spdlog::info("test set not scored (--score-test false)");
-    const auto earlier = std::filesystem::path(config_.checkpoint_dir) / "test_metrics.json";
-    if (std::filesystem::exists(earlier)) {
+    if (checkpoints_.enabled() && std::filesystem::exists(checkpoints_.test_metrics_path())) {
       // Kept (nothing written is lost), but it no longer describes best.pt.
       spdlog::warn("{} is from an earlier test scoring, not of this run's best parameters (step {}); left as it "
                    "was",
-                   earlier.string(), result.model_step);
+                   checkpoints_.test_metrics_path(), result.model_step);
     }
     return result;
   }
@@ -309,7 +308,7 @@ EvalResult Trainer::test_best_model() {
     auto record = record_of(r, step, "test");
     log_->evaluation(record);
     record.run = run_id_;
-    checkpoints_.save_text("test_metrics.json", dump_json(report::to_json(record), 2) + "\n");
+    checkpoints_.save_text(CheckpointPolicy::kTestMetricsName, dump_json(report::to_json(record), 2) + "\n");
   }
   return r;
 }
