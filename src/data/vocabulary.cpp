@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cstddef>
+#include <numeric>
 #include <utility>
 
 #include "common/error.h"
@@ -167,20 +169,19 @@ const std::string& Vocabulary::word(int32_t id) const {
 
 std::vector<size_t> Vocabulary::kept_words(size_t n, int32_t sentence_size) const {
   const size_t room = static_cast<size_t>(std::max(0, sentence_size - 1));
+  std::vector<size_t> kept(std::min(n, room));
+  if (n <= room) {
+    std::iota(kept.begin(), kept.end(), size_t{0});
+    return kept;
+  }
   size_t head = room;  // words kept from the beginning; the rest come from the end
-  if (n > room) {
-    switch (truncation_) {
-      case Truncation::kKeepStart: head = room; break;
-      case Truncation::kKeepEnd: head = 0; break;
-      case Truncation::kKeepHeadTail: head = room / 4; break;
-    }
+  switch (truncation_) {
+    case Truncation::kKeepStart: head = room; break;
+    case Truncation::kKeepEnd: head = 0; break;
+    case Truncation::kKeepHeadTail: head = room / 4; break;
   }
-  std::vector<size_t> kept;
-  kept.reserve(std::min(n, room));
-  for (size_t i = 0; i < std::min(n, head); ++i) kept.push_back(i);
-  if (n > room) {
-    for (size_t i = n - (room - head); i < n; ++i) kept.push_back(i);
-  }
+  std::iota(kept.begin(), kept.begin() + static_cast<std::ptrdiff_t>(head), size_t{0});
+  std::iota(kept.begin() + static_cast<std::ptrdiff_t>(head), kept.end(), n - (room - head));
   return kept;
 }
 
