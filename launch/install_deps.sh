@@ -8,6 +8,8 @@ packages=(
   libtorch-dev                      # LibTorch 1.13 (CPU) C++ frontend
   libopenblas0-pthread              # an optimised BLAS: ~10x faster steps than the reference BLAS
   libdnnl-dev                       # oneDNN: the fast GRU's products in fp32 and bfloat16 (model/onednn_gemm.h)
+  ocl-icd-opencl-dev                # Debian's oneDNN is built for OpenCL GPUs: its CMake config needs the OpenCL
+                                    # headers, only a Recommends, which --no-install-recommends (below) skips
   libopenmpi-dev openmpi-bin        # MPI ranks and the CPU communicator
   libhdf5-dev                       # shards
   libboost-program-options-dev      # flags and config files
