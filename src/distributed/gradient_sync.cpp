@@ -57,7 +57,11 @@ struct GradientSync::Hooks {
                                 " received two gradients in one backward");
     {
       torch::NoGradGuard no_grad;
-      views[i].copy_(grad);
+      if (accumulate) {
+        views[i].add_(grad);
+      } else {
+        views[i].copy_(grad);
+      }
     }
     seen[i] = 1;
     --pending[plan.bucket_of[i]];
@@ -78,6 +82,7 @@ struct GradientSync::Hooks {
   std::mutex mu;  // hooks may run on autograd's threads
   // Guarded by mu; reset by begin_backward().
   bool armed = false;
+  bool accumulate = false;       // add to the buffer (after a local backward) instead of overwriting it
   std::vector<char> seen;        // per parameter: its gradient is in the buffer
   std::vector<int64_t> pending;  // per bucket: parameters still to come
   size_t next_start = 0;         // buckets [0, next_start) were started
@@ -155,15 +160,48 @@ void GradientSync::begin_backward() {
     std::lock_guard<std::mutex> lock(hooks_->mu);
     DISTGRU_CHECK(hooks_->in_flight.empty(),
                   "GradientSync: begin_backward() while buckets of the last step are in flight");
-    hooks_->armed = true;
-    hooks_->seen.assign(params_.size(), 0);
-    hooks_->pending.clear();
-    for (const auto& bucket : plan_.buckets) hooks_->pending.push_back(static_cast<int64_t>(bucket.params.size()));
-    hooks_->next_start = 0;
+    arm_locked(/*accumulate=*/false);
   }
   // Autograd then stores each new gradient as it is (no accumulation into a
   // stale one); the hook has already copied it into the buffer.
   for (auto& p : params_) p.mutable_grad() = torch::Tensor();
+}
+
+void GradientSync::begin_local_backward() {
+  torch::NoGradGuard no_grad;
+  if (sparse_param_.defined()) sparse_param_.mutable_grad() = torch::Tensor();
+  if (hooks_) {
+    std::lock_guard<std::mutex> lock(hooks_->mu);
+    DISTGRU_CHECK(hooks_->in_flight.empty(),
+                  "GradientSync: begin_local_backward() while buckets of the last step are in flight");
+    hooks_->armed = false;  // the hooks let autograd accumulate into the views
+  }
+  flat_.zero_();
+  for (size_t i = 0; i < params_.size(); ++i) params_[i].mutable_grad() = views_[i];
+}
+
+void GradientSync::continue_backward() {
+  if (!hooks_) return;  // the next backward accumulates into the views as the local one did
+  torch::NoGradGuard no_grad;
+  {
+    std::lock_guard<std::mutex> lock(hooks_->mu);
+    DISTGRU_CHECK(!hooks_->armed, "GradientSync: continue_backward() without begin_local_backward()");
+    arm_locked(/*accumulate=*/true);
+  }
+  // A gradient the local backward left outside its view (rebound by other
+  // code) is added in first; then autograd stores the next one apart, and the
+  // hook adds it to the buffer.
+  copy_stray_gradients_in();
+  for (auto& p : params_) p.mutable_grad() = torch::Tensor();
+}
+
+void GradientSync::arm_locked(bool accumulate) {
+  hooks_->armed = true;
+  hooks_->accumulate = accumulate;
+  hooks_->seen.assign(params_.size(), 0);
+  hooks_->pending.clear();
+  for (const auto& bucket : plan_.buckets) hooks_->pending.push_back(static_cast<int64_t>(bucket.params.size()));
+  hooks_->next_start = 0;
 }
 
 void GradientSync::allreduce_gradients(const torch::Tensor& touched_rows) {
@@ -175,10 +213,11 @@ void GradientSync::allreduce_gradients(const torch::Tensor& touched_rows) {
     std::lock_guard<std::mutex> lock(hooks_->mu);
     armed = hooks_->armed;
     if (armed) {
-      // Parameters autograd did not reach contribute zeros, as in the fused path.
+      // Parameters autograd did not reach contribute zeros, as in the fused
+      // path (or what a local backward left them).
       for (size_t i = 0; i < params_.size(); ++i) {
         if (hooks_->seen[i]) continue;
-        views_[i].zero_();
+        if (!hooks_->accumulate) views_[i].zero_();
         hooks_->seen[i] = 1;
         --hooks_->pending[plan_.bucket_of[i]];
       }

@@ -89,6 +89,18 @@ class GradientSync {
   // hooks and clears the gradients; without, zeroes them in the buffer.
   void begin_backward();
 
+  // Two backwards whose gradients add up before one sync (a step that also
+  // trains on perturbed inputs; DDP's no_sync() then a synced backward):
+  // begin_local_backward() in place of begin_backward() zeroes the buffer and
+  // lets the next backward accumulate into it without starting any bucket;
+  // continue_backward() then arms the hooks (with overlap) so the next
+  // backward adds its gradients to those and starts each bucket as it fills.
+  // allreduce_gradients() follows as after one backward. Any number of local
+  // backwards may come before continue_backward(); without it, the sync
+  // after the local ones is the non-overlapped one.
+  void begin_local_backward();
+  void continue_backward();
+
   // collective: after backward, sums every parameter's .grad() across ranks,
   // in place. A parameter without a gradient on this rank contributes zeros
   // and receives the sum (so replicas stay identical). Starts the buckets not
@@ -118,6 +130,7 @@ class GradientSync {
   struct Hooks;  // state shared with the gradient hooks
 
   void copy_stray_gradients_in();  // the non-overlapped path
+  void arm_locked(bool accumulate);  // hooks_->mu held
   void sync_sparse_rows(const torch::Tensor& touched_rows, std::vector<WorkHandle>& dense_in_flight);
 
   Communicator& comm_;

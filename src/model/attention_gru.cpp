@@ -34,9 +34,10 @@ void AttentionGRUImpl::reset_embedding() {
   embedding_->weight.uniform_(-1.0, 1.0);
 }
 
-ModelOutput AttentionGRUImpl::forward(const torch::Tensor& tokens) {
+ModelOutput AttentionGRUImpl::forward(const torch::Tensor& tokens, const torch::Tensor& perturbation) {
   DISTGRU_CHECK(tokens.dim() == 2, "model: tokens must be [batch, time]");
-  auto embedded = embedding_->forward(tokens);                 // [B,T,E]
+  const auto looked_up = embedding_->forward(tokens);          // [B,T,E]
+  auto embedded = perturbation.defined() ? looked_up + perturbation : looked_up;
   const bool drop = is_training() && config_.dropout.any();
   const int64_t batch = tokens.size(0), time = tokens.size(1);
   if (drop) {
@@ -61,7 +62,7 @@ ModelOutput AttentionGRUImpl::forward(const torch::Tensor& tokens) {
   auto weights = torch::softmax(scores, /*dim=*/1);              // [B,T]
   auto context = torch::bmm(weights.unsqueeze(1), states).squeeze(1);  // [B,2H]
   if (drop) context = dropout(context, config_.dropout.output, context.sizes(), noise_);
-  return {classifier_->forward(context), weights};
+  return {classifier_->forward(context), weights, looked_up};
 }
 
 torch::Tensor AttentionGRUImpl::encode(const torch::Tensor& embedded) {

@@ -49,14 +49,17 @@ struct ModelConfig {
 struct ModelOutput {
   torch::Tensor logits;     // [B, num_classes]
   torch::Tensor attention;  // [B, T], rows sum to 1
+  torch::Tensor embedded;   // [B, T, E], the embedding's output before dropout and perturbation
 };
 
 class AttentionGRUImpl : public torch::nn::Module {
  public:
   explicit AttentionGRUImpl(const ModelConfig& config);
 
-  // tokens: integer ids [B, T] on the module's device.
-  ModelOutput forward(const torch::Tensor& tokens);
+  // tokens: integer ids [B, T] on the module's device. perturbation: none, or
+  // [B, T, E] added to the embedded words before dropout (adversarial
+  // training, adversarial.h).
+  ModelOutput forward(const torch::Tensor& tokens, const torch::Tensor& perturbation = {});
 
   // [B,T,E] -> [B,T,2H] with the configured GRU implementation.
   torch::Tensor encode(const torch::Tensor& embedded);

@@ -75,7 +75,12 @@ OptionTable<TrainConfig> make_table() {
       .add(reg, "dropout-encoder", &C::dropout_encoder, "dropout on the GRU's outputs before attention",
            in_range(0, 1, false))
       .add(reg, "dropout-output", &C::dropout_output, "dropout on the attended context before the output layer",
-           in_range(0, 1, false));
+           in_range(0, 1, false))
+      .add(reg, "adversarial-epsilon", &C::adversarial_epsilon,
+           "adversarial training (Miyato et al., ICLR 2017): each step also trains on every review with its "
+           "embedded words moved by this L2 norm in the direction that raises its loss most (0: off; about "
+           "twice the step's work)",
+           non_negative<double>);
   t.add(sched, "log-every", &C::log_every, "log progress every L steps", positive<int64_t>)
       .add(sched, "eval-every", &C::eval_every, "validate every M steps (0: every epoch)", non_negative<int64_t>)
       .add(sched, "checkpoint-every", &C::checkpoint_every, "checkpoint every K steps (0: only at the end)",

@@ -77,6 +77,7 @@ struct TrainConfig {
   double dropout_word = 0.0;
   double dropout_encoder = 0.0;
   double dropout_output = 0.0;
+  double adversarial_epsilon = 0.0;     // adversarial training on the embedded words (train_step.h); 0: off
 
   int64_t epochs = kDefaultEpochs;
   int64_t steps = 0;                     // > 0 overrides epochs

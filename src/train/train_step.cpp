@@ -5,6 +5,7 @@
 #include <limits>
 
 #include "common/error.h"
+#include "model/adversarial.h"
 #include "train/adam_update.h"
 
 namespace distgru::train {
@@ -20,6 +21,15 @@ double lap(Clock::time_point* mark) {
   return seconds;
 }
 
+// Cross-entropy summed over this rank's samples / the global batch: the
+// allreduced SUM is then exactly the gradient of the global-batch mean,
+// however the samples are split.
+torch::Tensor summed_loss(const torch::Tensor& logits, const torch::Tensor& labels, int64_t global_batch) {
+  return torch::nn::functional::cross_entropy(
+             logits, labels, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum)) /
+         static_cast<double>(global_batch);
+}
+
 }  // namespace
 
 StepOptions StepOptions::of(const TrainConfig& c) {
@@ -30,6 +40,7 @@ StepOptions StepOptions::of(const TrainConfig& c) {
   o.sparse_embedding = c.sparse_embedding;
   if (c.bf16_allreduce) o.sync.wire_dtype = torch::kBFloat16;
   o.weight_decay = c.weight_decay;
+  o.adversarial_epsilon = c.adversarial_epsilon;
   o.seed = c.seed;
   return o;
 }
@@ -56,6 +67,7 @@ TrainStep::TrainStep(model::AttentionGRU& model, dist::Communicator& comm, StepO
   }
   sync_ = std::make_unique<dist::GradientSync>(comm, params_, options_.sync);
   DISTGRU_CHECK(options_.weight_decay >= 0, "weight decay must be >= 0");
+  DISTGRU_CHECK(options_.adversarial_epsilon >= 0, "adversarial epsilon must be >= 0");
   for (const auto& p : params_) {
     if (p.dim() >= 2 && !p.is_same(model_->embedding()->weight)) decayed_.push_back(p);
   }
@@ -68,19 +80,30 @@ StepResult TrainStep::run(const torch::Tensor& tokens, const torch::Tensor& labe
   StepResult result;
   result.times.start = std::chrono::system_clock::now();
   auto mark = Clock::now();
-  sync_->begin_backward();  // zeroes (or clears) every gradient, as zero_grad()
+  const bool adversarial = options_.adversarial_epsilon > 0;
+  // Zeroes (or clears) every gradient, as zero_grad(); with adversarial
+  // training the clean backward only accumulates, and the perturbed one syncs.
+  if (adversarial) {
+    sync_->begin_local_backward();
+  } else {
+    sync_->begin_backward();
+  }
   if (model_->config().dropout.any()) {
     model_->set_dropout_generator(model::dropout_generator(options_.seed, step, rank_));
   }
   auto out = model_->forward(tokens);
-  // Sum over local samples / global batch: the allreduced SUM is then exactly
-  // the gradient of the global-batch mean, however samples are split.
-  auto loss = torch::nn::functional::cross_entropy(
-                  out.logits, labels,
-                  torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum)) /
-              static_cast<double>(global_batch);
+  auto loss = summed_loss(out.logits, labels, global_batch);
   result.times.forward = lap(&mark);
+  if (adversarial) out.embedded.retain_grad();
   loss.backward();
+  if (adversarial) {
+    // Each review again, its words moved the way that raises its loss most
+    // (model/adversarial.h); the gradients add to the clean ones.
+    const auto r_adv = model::adversarial_perturbation(out.embedded.grad(), options_.adversarial_epsilon);
+    sync_->continue_backward();
+    const auto perturbed = model_->forward(tokens, r_adv);
+    summed_loss(perturbed.logits, labels, global_batch).backward();
+  }
   result.times.backward = lap(&mark);
   // The embedding rows this batch touched: the words it holds.
   sync_->allreduce_gradients(options_.sparse_embedding ? std::get<0>(at::_unique(tokens.reshape({-1})))

@@ -34,12 +34,16 @@ struct StepOptions {
   // embedding shrinks by lr * weight_decay (torch.optim.AdamW's order); biases
   // and the embedding are not decayed. 0: plain Adam.
   double weight_decay = 0.0;
+  // Adversarial training (model/adversarial.h): each step also backpropagates
+  // the loss of its reviews with their embedded words moved by r_adv of this
+  // L2 norm, the gradients summed before the sync. 0: off.
+  double adversarial_epsilon = 0.0;
   // Seeds the dropout masks: step s on rank r draws from
   // model::dropout_generator(seed, s, r) (model/dropout.h).
   uint64_t seed = 0;
 
   // --clip-grad-norm, --bucket-mb, --overlap-sync, --sparse-embedding, --bf16-allreduce,
-  // --weight-decay and --seed.
+  // --weight-decay, --adversarial-epsilon and --seed.
   static StepOptions of(const TrainConfig& config);
 };
 
@@ -47,7 +51,8 @@ struct StepOptions {
 struct StepTimes {
   std::chrono::system_clock::time_point start;
   double forward = 0.0;    // model and loss
-  double backward = 0.0;   // autograd, buckets started as they fill
+  double backward = 0.0;   // autograd, buckets started as they fill (with adversarial training: both
+                           // backwards and the perturbed forward)
   double sync = 0.0;       // waiting for the buckets' allreduces after backward
   double optimizer = 0.0;  // clipping and Adam
   double total() const { return forward + backward + sync + optimizer; }

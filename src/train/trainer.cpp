@@ -45,6 +45,11 @@ Trainer::Trainer(TrainConfig config, dist::Communicator& comm, FileSystem& files
                sync.sparse() ? "; the embedding's gradient as the rows each batch touched (--sparse-embedding)"
                              : "",
                sync.wire_dtype() == torch::kBFloat16 ? "; buckets sent as bfloat16 (--bf16-allreduce)" : "");
+  if (config_.adversarial_epsilon > 0) {
+    spdlog::info("adversarial training: each review also trained with its embedded words moved by L2 norm {} "
+                 "the way that raises its loss most (about twice a step's work)",
+                 config_.adversarial_epsilon);
+  }
   if (config_.ema_decay > 0) {
     ema_.emplace(config_.ema_decay, model_->parameters());
     spdlog::info("weight average: decay {} (over about {:.0f} steps), validated beside the trained weights",

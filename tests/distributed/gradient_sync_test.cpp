@@ -95,6 +95,39 @@ TEST(GradientSync, BucketsReducedDuringBackwardEqualTheFusedAllreduce) {
   }
 }
 
+// Adversarial training's step: a local backward (no bucket started), then a
+// synced one whose gradients add to it; then a plain step, with nothing
+// carried over. Fused and overlapped alike.
+TEST(GradientSync, LocalBackwardThenSyncedBackwardSumsBoth) {
+  MpiCommunicator comm(testing::mpi_session());
+  for (const bool overlap : {false, true}) {
+    TinyModel model;
+    GradientSyncOptions options;
+    options.bucket_bytes = 8 * 4;
+    options.overlap = overlap;
+    GradientSync sync(comm, model.params, options);
+    sync.begin_local_backward();
+    model.backward(comm.rank(), /*step=*/0);
+    model.backward(comm.rank(), /*step=*/1);  // any number of local ones
+    sync.continue_backward();
+    model.backward(comm.rank(), /*step=*/2);
+    sync.allreduce_gradients();
+    for (size_t j = 0; j < 5; ++j) {
+      const auto expected = TinyModel().expected(j, comm.size(), 0) + TinyModel().expected(j, comm.size(), 1) +
+                            TinyModel().expected(j, comm.size(), 2);
+      ASSERT_TRUE(model.params[j].grad().defined()) << j;
+      EXPECT_TRUE(torch::equal(model.params[j].grad(), expected)) << "parameter " << j << " overlap " << overlap;
+    }
+    sync.begin_backward();
+    model.backward(comm.rank(), /*step=*/3);
+    sync.allreduce_gradients();
+    for (size_t j = 0; j < 5; ++j) {
+      EXPECT_TRUE(torch::equal(model.params[j].grad(), TinyModel().expected(j, comm.size(), 3)))
+          << "parameter " << j << " overlap " << overlap << " after the two-backward step";
+    }
+  }
+}
+
 // --bf16-allreduce: the buckets travel as bfloat16 (half the bytes). TinyModel's
 // sums are integers below 512 with even values above 256, which bfloat16
 // holds exactly, so the result equals the float allreduce's bit for bit, on

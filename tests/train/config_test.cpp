@@ -166,6 +166,7 @@ TEST(Config, IniRoundTripKeepsEverySetting) {
   c.dropout_embedding = 0.2;
   c.dropout_encoder = 0.3;
   c.dropout_output = 0.4;
+  c.adversarial_epsilon = 0.75;
   c.trace_steps = "5:8";
   c.runtime.backend = dist::Backend::kMpi;
   c.runtime.threads = 2;
@@ -213,6 +214,7 @@ TEST(Config, IniRoundTripKeepsEverySetting) {
   EXPECT_EQ(b.dropout_embedding, c.dropout_embedding);
   EXPECT_EQ(b.dropout_encoder, c.dropout_encoder);
   EXPECT_EQ(b.dropout_output, c.dropout_output);
+  EXPECT_EQ(b.adversarial_epsilon, c.adversarial_epsilon);
   EXPECT_EQ(b.trace_steps, c.trace_steps);
   EXPECT_EQ(b.runtime.backend, c.runtime.backend);
   EXPECT_EQ(b.runtime.threads, c.runtime.threads);

@@ -9,6 +9,7 @@
 #include "distributed/gradient_sync.h"
 #include "distributed/tensor_collectives.h"
 #include "distributed/mpi_communicator.h"
+#include "model/adversarial.h"
 #include "support/mpi_env.h"
 #include "support/synthetic_data.h"
 #include "runtime/stop_signals_testing.h"
@@ -135,6 +136,58 @@ TEST_F(DistributedTraining, StepMatchesSingleProcessOnTheSameGlobalBatch) {
     EXPECT_GT(stepped.times.optimizer, 0.0);
     expect_same_update(model_alone->parameters(), model_together->parameters(), 1e-4, 1e-7, step);
   }
+}
+
+// --adversarial-epsilon: the step's gradient is the clean loss's plus that of
+// the loss with each review's embedded words moved by r_adv (computed here by
+// hand); on N ranks, with buckets reduced during the second backward, it
+// equals one process's on the same global batch.
+TEST_F(DistributedTraining, AdversarialStepAddsThePerturbedReviewsGradient) {
+  auto c = config();
+  MpiCommunicator self(testing::mpi_session(), MpiCommunicator::Scope::kSelf);
+  auto by_hand = build_replica(c, self);
+  auto model_alone = build_replica(c, self);
+  auto model_together = build_replica(c, comm_);
+  StepOptions options;
+  options.sync.bucket_bytes = 1000;  // several buckets, reduced during backward
+  options.sync.overlap = true;
+  options.adversarial_epsilon = 0.5;
+  TrainStep alone(model_alone, self, options);
+  TrainStep together(model_together, comm_, options);
+
+  const int64_t batch = 12;
+  torch::manual_seed(99);  // the same global batch on every rank
+  auto tokens = torch::randint(3, spec_.vocab_size, {batch, spec_.sentence_size}, torch::kLong);
+  tokens.slice(1, 8).zero_();
+  auto labels = torch::randint(0, 2, {batch}, torch::kLong);
+  const auto loss_of = [&](const model::ModelOutput& out) {
+    return torch::nn::functional::cross_entropy(
+               out.logits, labels, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum)) /
+           static_cast<double>(batch);
+  };
+  auto clean = by_hand->forward(tokens);
+  clean.embedded.retain_grad();
+  loss_of(clean).backward();
+  std::vector<torch::Tensor> clean_grads;
+  for (const auto& p : by_hand->parameters()) clean_grads.push_back(p.grad().clone());
+  const auto r_adv = model::adversarial_perturbation(clean.embedded.grad(), options.adversarial_epsilon);
+  loss_of(by_hand->forward(tokens, r_adv)).backward();
+
+  alone.run(tokens, labels, batch, c.learning_rate);
+  const auto mine = data::block_of(batch, comm_.rank(), comm_.size());
+  together.run(tokens.slice(0, mine.begin, mine.end), labels.slice(0, mine.begin, mine.end), batch,
+               c.learning_rate);
+  const auto expected = by_hand->parameters();
+  const auto got = model_alone->parameters();
+  double moved_by_adversary = 0.0;
+  for (size_t i = 0; i < got.size(); ++i) {
+    EXPECT_TRUE(torch::allclose(got[i].grad(), expected[i].grad(), 1e-4, 1e-7))
+        << "gradient " << i << " max diff " << (got[i].grad() - expected[i].grad()).abs().max().item<float>();
+    moved_by_adversary = std::max(moved_by_adversary, (expected[i].grad() - 2 * clean_grads[i]).abs().max().item<double>());
+  }
+  // The perturbed reviews' gradient is not just the clean one again.
+  EXPECT_GT(moved_by_adversary, 1e-4);
+  expect_same_update(model_alone->parameters(), model_together->parameters(), 1e-4, 1e-7, 0);
 }
 
 // --sparse-embedding: the embedding's gradient gathered as touched rows gives
@@ -266,7 +319,7 @@ TEST_F(DistributedTraining, CheckpointsAndResumeAuto) {
 // (seed, step, rank), so the resumed run draws the ones the straight run
 // drew), and with the moving average of the weights (saved in the step
 // checkpoints, so it goes on from the same values: the same bits at the end).
-enum class ResumeCase { kPlain, kDropoutAndWeightDecay, kWeightAverage };
+enum class ResumeCase { kPlain, kRegularisers, kWeightAverage };
 class ResumeBitExact : public DistributedTraining, public ::testing::WithParamInterface<ResumeCase> {};
 
 TEST_P(ResumeBitExact, OnTheSameWorldSize) {
@@ -275,12 +328,13 @@ TEST_P(ResumeBitExact, OnTheSameWorldSize) {
   c.eval_every = 3;
   c.checkpoint_every = 4;
   c.steps = 10;  // crosses an epoch boundary (6 steps per epoch at 1-3 ranks)
-  if (GetParam() == ResumeCase::kDropoutAndWeightDecay) {
+  if (GetParam() == ResumeCase::kRegularisers) {
     c.dropout_word = 0.1;
     c.dropout_embedding = 0.1;
     c.dropout_encoder = 0.2;
     c.dropout_output = 0.3;
     c.weight_decay = 0.05;
+    c.adversarial_epsilon = 0.5;  // a second forward per step, drawing more masks
   }
   if (GetParam() == ResumeCase::kWeightAverage) c.ema_decay = 0.9;
   c.checkpoint_dir = root_ + "/straight";
@@ -322,11 +376,11 @@ TEST_P(ResumeBitExact, OnTheSameWorldSize) {
 }
 
 INSTANTIATE_TEST_SUITE_P(DistributedTraining, ResumeBitExact,
-                         ::testing::Values(ResumeCase::kPlain, ResumeCase::kDropoutAndWeightDecay,
+                         ::testing::Values(ResumeCase::kPlain, ResumeCase::kRegularisers,
                                            ResumeCase::kWeightAverage),
                          [](const auto& info) {
                            switch (info.param) {
-                             case ResumeCase::kDropoutAndWeightDecay: return "WithDropoutAndWeightDecay";
+                             case ResumeCase::kRegularisers: return "WithDropoutDecayAndAdversarialTraining";
                              case ResumeCase::kWeightAverage: return "WithWeightAverage";
                              case ResumeCase::kPlain: break;
                            }
