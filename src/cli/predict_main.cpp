@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <fstream>
 #include <iostream>
+#include <string>
 
 #include "common/error.h"
 #include "common/file_system.h"
@@ -25,9 +26,15 @@ using namespace distgru;
 namespace {
 
 void print_text(const train::Prediction& p, size_t top) {
+  std::string cut;
+  if (p.truncated) {
+    // 1-based word numbers, as a reader counts them.
+    cut = "  [review truncated: words " + std::to_string(p.dropped_begin + 1) + "-" +
+          std::to_string(p.dropped_begin + p.dropped_words) + " of " + std::to_string(p.review_words) +
+          " not seen]";
+  }
   std::printf("prediction: %s  probability %.4f  (P(positive) = %.4f)%s\n",
-              p.label == 1 ? "positive" : "negative", p.probability, p.positive_probability,
-              p.truncated ? "  [review truncated]" : "");
+              p.label == 1 ? "positive" : "negative", p.probability, p.positive_probability, cut.c_str());
   std::printf("attention:");
   for (const auto& t : p.tokens) {
     std::printf(" %s%s:%.4f", t.token.c_str(), t.in_vocabulary ? "" : "(oov)", t.weight);
@@ -160,7 +167,7 @@ int main(int argc, char** argv) {
       info.subtitle = "Model " + loaded.path + " (step " + std::to_string(loaded.state.step) + ")" +
                       (data_dir.empty() ? "" : "; reviews sampled from the " + split + " split of " + data_dir);
       write_file_atomic(html, report::render_heatmap_page(views, info));
-      std::printf("wrote %s (%zu reviews)\n", html.c_str(), views.size());
+      std::printf("wrote %s (%zu review%s)\n", html.c_str(), views.size(), views.size() == 1 ? "" : "s");
     }
   } catch (const AgreedError& e) {
     std::cerr << "error: " << e.what() << "\n";

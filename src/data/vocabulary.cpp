@@ -167,6 +167,17 @@ const std::string& Vocabulary::word(int32_t id) const {
   return words_[static_cast<size_t>(index)];
 }
 
+size_t Vocabulary::kept_head(size_t n, int32_t sentence_size) const {
+  const size_t room = static_cast<size_t>(std::max(0, sentence_size - 1));
+  if (n <= room) return n;
+  switch (truncation_) {
+    case Truncation::kKeepStart: return room;
+    case Truncation::kKeepEnd: return 0;
+    case Truncation::kKeepHeadTail: return room / 4;
+  }
+  return room;
+}
+
 std::vector<size_t> Vocabulary::kept_words(size_t n, int32_t sentence_size) const {
   const size_t room = static_cast<size_t>(std::max(0, sentence_size - 1));
   std::vector<size_t> kept(std::min(n, room));
@@ -174,12 +185,7 @@ std::vector<size_t> Vocabulary::kept_words(size_t n, int32_t sentence_size) cons
     std::iota(kept.begin(), kept.end(), size_t{0});
     return kept;
   }
-  size_t head = room;  // words kept from the beginning; the rest come from the end
-  switch (truncation_) {
-    case Truncation::kKeepStart: head = room; break;
-    case Truncation::kKeepEnd: head = 0; break;
-    case Truncation::kKeepHeadTail: head = room / 4; break;
-  }
+  const size_t head = kept_head(n, sentence_size);  // the rest come from the end
   std::iota(kept.begin(), kept.begin() + static_cast<std::ptrdiff_t>(head), size_t{0});
   std::iota(kept.begin() + static_cast<std::ptrdiff_t>(head), kept.end(), n - (room - head));
   return kept;

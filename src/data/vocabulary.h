@@ -60,6 +60,9 @@ class Vocabulary {
   // keeps: all of them when n <= sentence_size - 1, else sentence_size - 1 of
   // them as truncation() says.
   std::vector<size_t> kept_words(size_t n, int32_t sentence_size) const;
+  // How many of those come from the review's beginning: the words a long
+  // review loses start at this index (n when it loses none).
+  size_t kept_head(size_t n, int32_t sentence_size) const;
   // [kStart, ids...]: the kept words (kept_words()), then padded at the end
   // with kPad up to sentence_size.
   std::vector<int32_t> encode(const std::vector<std::string>& tokens, int32_t sentence_size) const;

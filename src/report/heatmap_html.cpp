@@ -33,6 +33,7 @@ h1 { font-size: 1.5rem; margin: .2rem 0; }
 .tok:hover { outline: 2px solid #000; }
 .tok.oov { font-style: italic; text-decoration: underline dashed #555; }
 .tok.marker { font-size: .8rem; color: #333; border: 1px dashed #777; }
+.gap { font-size: .8rem; color: #333; font-style: italic; border: 1px dashed #777; padding: 0 .3em; }
 .top { color: #333; margin-top: .4rem; font-size: .95rem; }
 .note { color: #8e0000; font-size: .9rem; }
 )css";
@@ -71,6 +72,16 @@ constexpr const char* kScript = R"js(
 constexpr double kEmphasis = 5.0;
 
 const char* class_name(int label) { return label == 1 ? "positive" : "negative"; }
+
+// Where a truncated review's unseen words were cut out: no attention, not a
+// token, so drawn unshaded, with the count when it is known.
+std::string gap_html(int64_t words) {
+  const std::string what = words > 0 ? fmt::format("{} words not seen", words) : "words not seen";
+  return fmt::format(
+      R"x(<span class="gap" title="the model's sentence holds no more: these words of the review were cut out)x"
+      R"x( (distgru-prepare --truncate)">&hellip; {} &hellip;</span> )x",
+      what);
+}
 
 std::string token_html(const HeatToken& t, double max_weight, int rank, size_t count) {
   const double shade = max_weight > 0 ? t.weight / max_weight : 0.0;
@@ -125,6 +136,7 @@ std::string review_html(const ReviewView& r, size_t order) {
   for (size_t i = 0; i < r.tokens.size();) {
     if (r.tokens[i].kind != TokenKind::kPad) {
       out += token_html(r.tokens[i], max_weight, rank[i], by_weight.size());
+      if (r.truncated && static_cast<int64_t>(i) == r.gap_after) out += gap_html(r.gap_words);
       ++i;
       continue;
     }

@@ -4,6 +4,7 @@
 // shaded by its attention weight. Pure; no torch, so it is tested on fixed
 // inputs.
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -31,6 +32,11 @@ struct ReviewView {
   double probability = 0.0;       // of `predicted`
   std::optional<int> truth;       // the true label when known
   bool truncated = false;         // longer than the sentence: only the kept words were seen
+  // Where a truncated review's unseen words were cut out: right after
+  // tokens[gap_after] (-1: nowhere shown), and how many (0: not known, as for
+  // a shard row, which keeps no original length).
+  int64_t gap_after = -1;
+  int64_t gap_words = 0;
 };
 
 struct PageInfo {

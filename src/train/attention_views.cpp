@@ -30,6 +30,11 @@ report::ReviewView view_of_ids(model::AttentionGRU& model, const data::Vocabular
   for (size_t i = 0; i < ids.size(); ++i) v.tokens.push_back({vocab.word(ids[i]), kind_of(ids[i]), scored.attention[i]});
   // A shard row ends in a real word (not padding) only when the review was cut.
   v.truncated = !ids.empty() && ids.back() != data::TokenIds::kPad;
+  if (v.truncated) {
+    // Where the vocabulary's truncation cut a review one word too long; how
+    // many words went, the row does not say.
+    v.gap_after = static_cast<int64_t>(vocab.kept_head(ids.size(), static_cast<int32_t>(ids.size())));
+  }
   return v;
 }
 
@@ -41,6 +46,10 @@ report::ReviewView view_of(const Prediction& p, std::string name, int64_t senten
   v.predicted = p.label;
   v.probability = p.probability;
   v.truncated = p.truncated;
+  if (p.truncated) {
+    v.gap_after = p.dropped_begin;
+    v.gap_words = p.dropped_words;
+  }
   double seen = 0.0;
   for (size_t i = 0; i < p.tokens.size(); ++i) {
     const auto& t = p.tokens[i];

@@ -100,11 +100,14 @@ Prediction predict(model::AttentionGRU& model, const data::Vocabulary& vocab,
   p.positive_probability = scored.positive_probability;
   p.label = p.positive_probability >= 0.5 ? 1 : 0;
   p.probability = p.label == 1 ? p.positive_probability : 1.0 - p.positive_probability;
-  p.truncated = static_cast<int64_t>(words.size()) + 1 > sentence_size;
+  p.review_words = static_cast<int64_t>(words.size());
+  p.dropped_begin = static_cast<int64_t>(vocab.kept_head(words.size(), static_cast<int32_t>(sentence_size)));
   // Position 0 is <start>; position i > 0 is the (i-1)-th kept word until
   // padding begins (a long review keeps its end, its start, or both).
   const std::vector<size_t> kept = vocab.kept_words(words.size(), static_cast<int32_t>(sentence_size));
   const int64_t real = static_cast<int64_t>(kept.size()) + 1;
+  p.dropped_words = p.review_words - static_cast<int64_t>(kept.size());
+  p.truncated = p.dropped_words > 0;
   for (int64_t i = 0; i < real; ++i) {
     TokenWeight t;
     t.token = i == 0 ? "<start>" : words[kept[static_cast<size_t>(i - 1)]];
@@ -136,6 +139,7 @@ nlohmann::json to_json(const Prediction& p) {
   }
   return {{"label", p.label == 1 ? "positive" : "negative"}, {"probability", p.probability},
           {"positive_probability", p.positive_probability}, {"truncated", p.truncated},
+          {"review_words", p.review_words}, {"dropped_words", p.dropped_words}, {"dropped_begin", p.dropped_begin},
           {"tokens", tokens}, {"ids", p.ids}};
 }
 

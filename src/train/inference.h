@@ -51,6 +51,13 @@ struct Prediction {
   double positive_probability = 0.0;
   std::vector<TokenWeight> tokens;  // real tokens only (no padding), in order
   bool truncated = false;           // the review had more tokens than fit
+  // A truncated review lost its words [dropped_begin, dropped_begin +
+  // dropped_words) (0-based; distgru-prepare --truncate says which): in
+  // `tokens` they would come right after tokens[dropped_begin], since
+  // tokens[0] is <start>.
+  int64_t review_words = 0;  // words in the review
+  int64_t dropped_begin = 0;
+  int64_t dropped_words = 0;
   std::vector<int32_t> ids;         // what the model read: <start>, the words' ids, padding
 };
 
@@ -69,8 +76,9 @@ struct Scored {
 Scored score_ids(model::AttentionGRU& model, const std::vector<int32_t>& ids);
 
 // One prediction as a JSON object: label, probability, positive_probability,
-// truncated, tokens [{token, in_vocabulary, attention}] and ids (the model's
-// input, for checking another runtime against distgru).
+// truncated, review_words, dropped_words, dropped_begin, tokens [{token,
+// in_vocabulary, attention}] and ids (the model's input, for checking another
+// runtime against distgru).
 nlohmann::json to_json(const Prediction& prediction);
 
 }  // namespace distgru::train

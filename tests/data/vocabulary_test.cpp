@@ -91,6 +91,12 @@ TEST(Vocabulary, HeadTailKeepsAQuarterFromTheBeginningAndTheRestFromTheEnd) {
   EXPECT_EQ(kept[62], 62u);
   EXPECT_EQ(kept[63], 1000u - 192u);
   EXPECT_EQ(kept.back(), 999u);
+  // Where the lost words start: after the head; nowhere for a review that fits.
+  EXPECT_EQ(v.kept_head(1000, 256), 63u);
+  EXPECT_EQ(v.kept_head(12, 9), 2u);
+  EXPECT_EQ(v.kept_head(8, 9), 8u);
+  EXPECT_EQ(Vocabulary::build({{"w", 1}}, 10, Truncation::kKeepEnd).kept_head(12, 9), 0u);
+  EXPECT_EQ(Vocabulary::build({{"w", 1}}, 10, Truncation::kKeepStart).kept_head(12, 9), 8u);
   Vocabulary words = Vocabulary::build({{"a", 9}, {"b", 8}, {"c", 7}, {"d", 6}, {"e", 5}}, 10,
                                        Truncation::kKeepHeadTail);
   // ids: a 3, b 4, c 5, d 6, e 7; room 4 of 5 words: 1 head + 3 tail.

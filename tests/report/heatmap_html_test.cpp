@@ -86,5 +86,27 @@ TEST(HeatmapHtml, UnknownLabelsAndTruncation) {
   EXPECT_TRUE(has(page, "1 review."));
 }
 
+// The words a truncated review lost are marked where they were cut out (for
+// head-tail, between its start and its end), with their count when known.
+TEST(HeatmapHtml, TruncatedReviewShowsWhereWordsWereCutOut) {
+  auto r = example();
+  r.truncated = true;
+  r.gap_after = 1;  // after "great"
+  r.gap_words = 120;
+  auto page = render_heatmap_page({r}, {});
+  const auto great = page.find("&lt;b&gt;great&lt;/b&gt;</span>");
+  const auto gap = page.find("&hellip; 120 words not seen &hellip;");
+  const auto zyzzyva = page.find(">zyzzyva<");
+  ASSERT_NE(great, std::string::npos);
+  ASSERT_NE(gap, std::string::npos) << page;
+  EXPECT_LT(great, gap);
+  EXPECT_LT(gap, zyzzyva);
+  r.gap_words = 0;  // a shard row: where, not how many
+  page = render_heatmap_page({r}, {});
+  EXPECT_TRUE(has(page, "&hellip; words not seen &hellip;"));
+  r.truncated = false;  // nothing lost, no mark
+  EXPECT_FALSE(has(render_heatmap_page({r}, {}), "not seen"));
+}
+
 }  // namespace
 }  // namespace distgru::report
