@@ -83,6 +83,11 @@ report::ScoredReviews score_test_split(dist::MpiSession& session, const ReportCo
   data::ShardedDataset dataset(data_dir, "test", train::shard_meta(loaded.config, "test"),
                                /*verify_checksums=*/true);
   spdlog::info("scoring {} test reviews of {} with {} for the ROC curve", dataset.size(), data_dir, loaded.path);
+  if (!loaded.config.score_test && comm->rank() == 0) {
+    spdlog::warn("{} was trained with --score-test false (a tuning run): this report reads its test scores, so "
+                 "list them among the test figures read; settings are chosen on validation, not on these",
+                 loaded.path);
+  }
   auto r = train::evaluate(loaded.model, *comm, dataset, {0, dataset.size()}, config.batch_size);
   return {r.probabilities, r.labels};
 }

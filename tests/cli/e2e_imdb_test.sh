@@ -66,4 +66,17 @@ check "--score-test false: no test record added to metrics.jsonl" \
 check "--score-test false: test_metrics.json untouched" test "$(sha256sum <"$tmp/run/test_metrics.json")" = "$test_json"
 check "--score-test false: says the earlier test_metrics.json is not of this run's best" \
   contains "$tmp/resume.err" "test_metrics.json is from an earlier test scoring"
+# distgru-report on a tuning run's best.pt scores the test set for its ROC
+# curve, which the run never did, and says so; on the first run's (scored at
+# its end) it does not.
+mpirun_np 2 "$bin/distgru-train" --config "$src/configs/tiny.ini" --data "$tmp/data" \
+  --checkpoint-dir "$tmp/tuning" --epochs 1 --score-test false >/dev/null 2>"$tmp/tuning.err" ||
+  { cat "$tmp/tuning.err"; bad "the tuning run failed"; }
+for run in tuning run; do
+  "$bin/distgru-report" --checkpoint-dir "$tmp/$run" --format svg >"$tmp/report.out" 2>"$tmp/report_$run.err" ||
+    { cat "$tmp/report_$run.err"; bad "distgru-report on $run failed"; }
+done
+check "report on a --score-test false run's best.pt says it reads the test scores" \
+  contains "$tmp/report_tuning.err" "trained with --score-test false"
+check "report on a scored run's best.pt does not" not_contains "$tmp/report_run.err" "trained with --score-test false"
 finish
