@@ -181,13 +181,11 @@ size_t Vocabulary::kept_head(size_t n, int32_t sentence_size) const {
 std::vector<size_t> Vocabulary::kept_words(size_t n, int32_t sentence_size) const {
   const size_t room = static_cast<size_t>(std::max(0, sentence_size - 1));
   std::vector<size_t> kept(std::min(n, room));
-  if (n <= room) {
-    std::iota(kept.begin(), kept.end(), size_t{0});
-    return kept;
-  }
-  const size_t head = kept_head(n, sentence_size);  // the rest come from the end
+  // The first `head` words, then the rest from the end (none when it all fits:
+  // head is then n).
+  const size_t head = kept_head(n, sentence_size);
   std::iota(kept.begin(), kept.begin() + static_cast<std::ptrdiff_t>(head), size_t{0});
-  std::iota(kept.begin() + static_cast<std::ptrdiff_t>(head), kept.end(), n - (room - head));
+  std::iota(kept.begin() + static_cast<std::ptrdiff_t>(head), kept.end(), n - (kept.size() - head));
   return kept;
 }
 

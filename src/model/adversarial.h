@@ -22,8 +22,8 @@ namespace distgru::model {
 // embedding_grad: [B, T, E], the loss's gradient with respect to the embedded
 // words (any positive scale: it cancels). Returns [B, T, E], each review's
 // slice of L2 norm epsilon (zero where a review's gradient is all zero),
-// without autograd history. Throws distgru::Error for another rank or a
-// negative epsilon.
+// without autograd history. Throws distgru::Error for a gradient that is not
+// 3-D or a negative epsilon.
 torch::Tensor adversarial_perturbation(const torch::Tensor& embedding_grad, double epsilon);
 
 }  // namespace distgru::model
