@@ -60,6 +60,8 @@ int run_mpi_program(int argc, char** argv, Body body) {
     return 1;
   }
   init_logging(session->world_rank(), session->world_size());
+  // After MPI_Init, whose signal handlers it keeps and runs after its own.
+  runtime::install_crash_report(session->world_rank(), session->world_size(), session->hostname());
   try {
     return body(*session, argc, argv);
   } catch (const AgreedError& e) {

@@ -62,4 +62,24 @@ check "train_local.sh --max-restarts: restarted once after the killed rank" grep
 check "train_local.sh --max-restarts: resumed from the newest checkpoint (step 40 or 60), not from scratch" \
   grep -qE "resume: .*ckpt-000000([46])0.pt at step \10 " "$tmp/restart.log"
 check "train_local.sh --max-restarts: trained to the end with test accuracy" grep -q "trained 80 steps\|test accuracy" "$tmp/restart.log"
+
+# 4. A rank that crashes (SIGSEGV, here sent with kill) says so before it dies,
+# and the launcher names it from the error file instead of printing only an
+# exit status (runtime/error_file.h, install_crash_report).
+rc=0
+DISTGRU_BIN=$bin "$src/launch/train_local.sh" -n 2 -t 1 -- --config "$src/configs/tiny.ini" \
+  --data "$tmp/data" --checkpoint-dir "$tmp/crash" --epochs 50 --log-every 1 >"$tmp/crash.log" 2>&1 &
+job=$!
+for _ in $(seq 600); do grep -q "step 3/" "$tmp/crash.log" 2>/dev/null && break; sleep 0.1; done
+victim=$(pgrep -f "^$bin/distgru-train" | sort -n | tail -1)
+kill -SEGV "$victim"
+wait "$job" || rc=$?
+grep -E "crashed|supervise:" "$tmp/crash.log" | cut -c1-200 || true
+check "crash: the job exits non-zero (exit $rc)" test "$rc" -ne 0
+check "crash: the rank printed what killed it and who sent it" \
+  grep -qE "^\[rank [01]/2 on [^]]+\] crashed: SIGSEGV \(segmentation fault\), sent by process $$; backtrace:" "$tmp/crash.log"
+check "crash: with a backtrace through distgru-train" grep -q "distgru-train(" "$tmp/crash.log"
+check "crash: the launcher named the crashed rank and its host" \
+  grep -qE "^supervise:   rank [01] on [^ ]+ at [^ ]+: \[rank [01]/2 on [^]]+\] crashed: SIGSEGV" "$tmp/crash.log"
+check "no rank left behind" test -z "$(pgrep -f "^$bin/distgru-train" || true)"
 finish
