@@ -17,16 +17,61 @@
 # and resumes from the newest checkpoint on the nodes it gets next: a job
 # submitted with a range of nodes (--nodes=2-4) starts again on fewer once
 # Slurm has marked a lost node DOWN (SlurmdTimeout), rather than waiting for
-# it to come back. A refused setting (exit 2) is never requeued: it would
-# fail the same way.
+# it to come back. A requeue can come before that (SlurmdTimeout is minutes on
+# most clusters), and a stalled host is never marked down: the scheduler then
+# gives the job the same host again. So before requeueing, the hosts that the
+# heartbeat named silent ("no heartbeat from rank 2 (node3)") are written to
+# DISTGRU_ERROR_DIR/silent-hosts, and leave_out_silent_hosts, called by the
+# next start before it lays out its tasks, releases them from the job. A
+# refused setting (exit 2) is never requeued: it would fail the same way.
 #
-#   run_requeueable srun ... distgru-train ... --resume auto
+#   leave_out_silent_hosts
+#   run_requeueable srun ... --nodes="$SLURM_JOB_NUM_NODES" ... distgru-train ... --resume auto
 
 readonly DISTGRU_EXIT_CHECKPOINTED=75
 readonly DISTGRU_EXIT_REFUSED=2
 
 # failures and wait_killing_if_stuck, shared with the mpirun launchers.
 source "$(dirname "${BASH_SOURCE[0]}")/../launch/supervise.sh"
+
+# silent_hosts ERROR_DIR: the hosts that any rank's message names as silent
+# ("no heartbeat from rank 1 (node2) for 9.8 s, rank 2 (node3) for 9.9 s: ...",
+# src/distributed/heartbeat.h), one per line. Only those: a rank that failed
+# on its own (a refused setting, a bug, memory) would fail on any host.
+silent_hosts() {
+  compgen -G "$1/rank-*.json" >/dev/null || return 0
+  grep -oh 'no heartbeat from [^:"]*' "$1"/rank-*.json | grep -o '([^)]*)' | tr -d '()' | sort -u
+}
+
+# leave_out_silent_hosts: on a start after a failure, releases from this job
+# the hosts in DISTGRU_ERROR_DIR/silent-hosts that it was given again, so the
+# job goes on without them instead of failing on them a second time. It
+# shrinks the running job (`scontrol update JobId=... NodeList=...`, which the
+# job's owner may do: Slurm FAQ "Can I change my job's size after it has
+# started running?") and sources the resize script scontrol writes, which
+# sets SLURM_JOB_NODELIST, SLURM_JOB_NUM_NODES and the rest for the srun that
+# follows. Never releases the host this script runs on (it is alive, and Slurm
+# keeps the batch host), nor every host. Call it before SLURM_JOB_NUM_NODES
+# is read for srun's layout.
+leave_out_silent_hosts() {
+  local errors=${DISTGRU_ERROR_DIR:-} here allocated keep=() gone=() host
+  [[ -n $errors && -s $errors/silent-hosts && ${SLURM_RESTART_COUNT:-0} -gt 0 ]] || return 0
+  here=$(hostname -s)
+  allocated=$(scontrol show hostnames "$SLURM_JOB_NODELIST")
+  for host in $allocated; do
+    if [[ $host != "$here" ]] && grep -qxF "$host" "$errors/silent-hosts"; then gone+=("$host"); else keep+=("$host"); fi
+  done
+  (( ${#gone[@]} > 0 )) || return 0
+  local list; list=$(IFS=,; echo "${keep[*]}")
+  echo "distgru: this start was given ${gone[*]} again, silent in the last start that failed: leaving it out, the job goes on with $list, $(date -Is)"
+  local work; work=$(mktemp -d)
+  if ! (cd "$work" && scontrol update JobId="$SLURM_JOB_ID" NodeList="$list") || [[ ! -f $work/slurm_job_${SLURM_JOB_ID}_resize.sh ]]; then
+    echo "distgru: could not release ${gone[*]} from job $SLURM_JOB_ID (scontrol update NodeList=$list failed); going on with every host it was given" >&2
+    rm -rf "$work"; return 0
+  fi
+  source "$work/slurm_job_${SLURM_JOB_ID}_resize.sh"
+  rm -rf "$work"
+}
 
 run_requeueable() {
   local restarts=${SLURM_RESTART_COUNT:-0} max=${MAX_RESTARTS:-0} grace=${GRACE:-3}
@@ -53,6 +98,10 @@ run_requeueable() {
   fi
   echo "distgru: training step ended with status $rc at $(date -Is)"
   if (( rc != 0 && rc != DISTGRU_EXIT_REFUSED && restarts < max )); then
+    if [[ -n $errors ]]; then
+      silent_hosts "$errors" >"$errors/silent-hosts"
+      [[ -s $errors/silent-hosts ]] && echo "distgru: silent in this start: $(paste -sd' ' "$errors/silent-hosts"); the next start leaves out any of them it is given again"
+    fi
     echo "distgru: restart $((restarts + 1)) of $max: requeueing job $SLURM_JOB_ID; it resumes from the newest checkpoint"
     scontrol requeue "$SLURM_JOB_ID"  # ends this script too
     exit 0

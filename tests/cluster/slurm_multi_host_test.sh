@@ -10,7 +10,12 @@
 #     message names it, the template kills the stuck srun and requeues the
 #     job (MAX_RESTARTS), Slurm marks node3 DOWN, and the job comes back on
 #     2 nodes, resumes from the newest checkpoint on the new world size and
-#     finishes with test accuracy and AUC.
+#     finishes with test accuracy and AUC;
+#   - a stalled host: --nodes=2-3, node3's rank stopped (kill -STOP) at step
+#     20, its slurmd alive, so Slurm never marks it down and gives the
+#     requeued job node3 again: the template releases it from the job
+#     (leave_out_silent_hosts) and the job goes on with 2 nodes;
+#   when a check fails, the jobs' logs are printed whole (for CI's log).
 #   tests/cluster/slurm_multi_host_test.sh <bin dir> <imdb archive> <source dir>
 source "$(dirname "$0")/../cli/common.sh"
 source "$src/tests/cluster/cluster.sh"
@@ -86,6 +91,27 @@ case_of sbatch-2x1 2 1
 case_of sbatch-3x1 3 1
 case_of sbatch-2x2 2 2
 
+echo "== a stalled host: --nodes=2-3, node3's rank stopped at step 20 of 40, MAX_RESTARTS=1"
+wait_idle
+job=$(MAX_RESTARTS=1 TASKS_PER_NODE=1 submit stalled "--steps 40 $flags --collective-timeout 10 --stall-warning 3" --nodes=2-3)
+for _ in $(seq 600); do grep -q "step 20/" stalled.out 2>/dev/null && break; sleep 0.1; done
+check "stalled: the job started on 3 nodes" grep -q "start on 3 nodes" stalled.out
+stalled_rank=$(for p in $(host_pids 3); do [[ $(cat /proc/$p/comm 2>/dev/null) == distgru-train ]] && echo "$p"; done)
+kill -STOP $stalled_rank
+result=$(finished "$job" 180)
+grep -E "^distgru:|resume:|ranks \(|test accuracy" stalled.out | cut -c1-220
+check "stalled: completed after one requeue ($result)" test "$result" == "COMPLETED 1"
+check "stalled: the failed rank named node3" grep -q "distgru:   rank 0 on node1: .*no heartbeat from rank 2 (node3)" stalled.out
+check "stalled: the template recorded node3 as silent" grep -q "distgru: silent in this start: node3;" stalled.out
+check "stalled: the second start was given node3 again and left it out" \
+  grep -q "distgru: this start was given node3 again, silent in the last start that failed: leaving it out, the job goes on with node1,node2" stalled.out
+check "stalled: the second start ran on 2 nodes" grep -q "start on 2 nodes (node\[1-2\]), .*SLURM_RESTART_COUNT=1" stalled.out
+check "stalled: resumed on the new world size and trained to the end" \
+  grep -q "resume: checkpoint written by 3 ranks, continuing on 2" stalled.out
+check "stalled: test accuracy and AUC" grep -q "test accuracy .* auc" stalled.out
+check "stalled: node3 is still up for Slurm ($(on_host 1 sinfo -h -n node3 -o %T))" \
+  test "$(on_host 1 sinfo -h -n node3 -o %T | grep -c down)" == 0
+
 echo "== automatic restart: --nodes=2-3, node3 lost at step 20 of 60, MAX_RESTARTS=2"
 wait_idle
 job=$(MAX_RESTARTS=2 TASKS_PER_NODE=1 submit restart "--steps 60 $flags --collective-timeout 10 --stall-warning 3 --sample-log 1" \
@@ -101,6 +127,7 @@ grep -E "^distgru:|resume:|ranks \(|test accuracy" restart.out | cut -c1-220
 check "restart: completed after one requeue ($result)" test "$result" == "COMPLETED 1"
 check "restart: the failed rank named node3" grep -q "distgru:   rank 0 on node1: .*no heartbeat from rank 2 (node3)" restart.out
 check "restart: the template requeued the job" grep -q "restart 1 of 2: requeueing job $job" restart.out
+check "restart: the template recorded node3 as silent" grep -q "distgru: silent in this start: node3;" restart.out
 check "restart: the second start had 2 nodes, node3 left out" grep -q "start on 2 nodes (node\[1-2\]), .*SLURM_RESTART_COUNT=1" restart.out
 check "restart: resumed from the newest checkpoint on the new world size" \
   grep -q "resume: checkpoint written by 3 ranks, continuing on 2; the rest of epoch" restart.out
@@ -111,4 +138,7 @@ check "restart: every step kept once, no row twice in an epoch: $(/usr/bin/pytho
   /usr/bin/python3 "$src/tests/cli/sample_log_check.py" restart 32
 node3_down() { [[ $(on_host 1 sinfo -h -n node3 -o %T) == down* ]]; }
 check "restart: Slurm marked node3 down ($(on_host 1 sinfo -h -n node3 -o %T))" node3_down
+if (( failed > 0 )); then
+  for log in *.out; do echo "---- $log"; cut -c1-300 "$log"; done
+fi
 finish
