@@ -54,12 +54,16 @@ silent_hosts() {
 # keeps the batch host), nor every host. Call it before SLURM_JOB_NUM_NODES
 # is read for srun's layout.
 leave_out_silent_hosts() {
-  local errors=${DISTGRU_ERROR_DIR:-} here allocated keep=() gone=() host
+  local errors=${DISTGRU_ERROR_DIR:-} here keep=() gone=() node host silent
   [[ -n $errors && -s $errors/silent-hosts && ${SLURM_RESTART_COUNT:-0} -gt 0 ]] || return 0
-  here=$(hostname -s)
-  allocated=$(scontrol show hostnames "$SLURM_JOB_NODELIST")
-  for host in $allocated; do
-    if [[ $host != "$here" ]] && grep -qxF "$host" "$errors/silent-hosts"; then gone+=("$host"); else keep+=("$host"); fi
+  here=${SLURMD_NODENAME:-$(hostname -s)}
+  silent=$(sed 's/\..*//' "$errors/silent-hosts")  # short names: node3.cluster.local is node3
+  for node in $(scontrol show hostnames "$SLURM_JOB_NODELIST"); do
+    # The heartbeat names the ranks' host names (MPI's processor name); a
+    # site's NodeName need not be one, so the node's NodeHostName counts too.
+    host=$(scontrol show node -o "$node" 2>/dev/null | sed -n 's/.* NodeHostName=\([^ ]*\).*/\1/p')
+    host=${host:-$node}
+    if [[ $node != "$here" ]] && grep -qxF -e "${node%%.*}" -e "${host%%.*}" <<<"$silent"; then gone+=("$node"); else keep+=("$node"); fi
   done
   (( ${#gone[@]} > 0 )) || return 0
   local list; list=$(IFS=,; echo "${keep[*]}")
