@@ -40,7 +40,8 @@ source "$(dirname "${BASH_SOURCE[0]}")/../launch/supervise.sh"
 # on its own (a refused setting, a bug, memory) would fail on any host.
 silent_hosts() {
   compgen -G "$1/rank-*.json" >/dev/null || return 0
-  grep -oh 'no heartbeat from [^:"]*' "$1"/rank-*.json | grep -o '([^)]*)' | tr -d '()' | sort -u
+  # `|| true`: none is an answer, not a failure (the templates run set -e -o pipefail).
+  grep -oh 'no heartbeat from [^:"]*' "$1"/rank-*.json | grep -o '([^)]*)' | tr -d '()' | sort -u || true
 }
 
 # leave_out_silent_hosts: on a start after a failure, releases from this job
@@ -99,6 +100,10 @@ run_requeueable() {
     echo "distgru: the step failed; what each rank reported, earliest first:"
     failures "$errors" --no-time | sed 's/^/distgru:   /'
     (( rc == 0 )) && rc=1
+  elif (( rc > 128 )); then
+    # srun's status is 128 + the signal of a task that died of one. A crash
+    # leaves its message (runtime/error_file.h); a SIGKILL cannot.
+    echo "distgru: a task died of signal $((rc - 128)) (SIG$(kill -l $((rc - 128)) 2>/dev/null || echo '?')) and left no message: SIGKILL is the kernel's out-of-memory killer or an administrator (the node's kernel log says which); srun's lines above name the task"
   fi
   echo "distgru: training step ended with status $rc at $(date -Is)"
   if (( rc != 0 && rc != DISTGRU_EXIT_REFUSED && restarts < max )); then

@@ -4,6 +4,9 @@
 # a small config, sends it SIGUSR1 mid-run, and checks that the job
 # checkpointed, was requeued (SLURM_RESTART_COUNT=1), resumed from the
 # checkpoint rather than from scratch, and finished with accuracy and AUC.
+# Then a second job (MAX_RESTARTS=1): a rank crashed with SIGSEGV is named
+# from its crash report, the job requeues, a rank killed with SIGKILL in the
+# second start is said to have died of signal 9, and the job gives up.
 # Stops every daemon it started, by PID. Needs root and Debian's slurmctld,
 # slurmd, slurm-client, munge (launch/install_deps.sh installs them).
 #   tests/slurm/slurm_cluster_test.sh <bin dir> <imdb archive> <source dir>
@@ -103,7 +106,40 @@ check "the second start saw SLURM_RESTART_COUNT=1" grep -q "SLURM_RESTART_COUNT=
 check "it resumed from the checkpoint, not from scratch" grep -q "resume: .*ckpt-0*${stopped:-x}.pt at step ${stopped:-x} " "$tmp/job.out"
 check "it finished with test accuracy and AUC" grep -q "test accuracy .* auc" "$tmp/job.out"
 check "test_metrics.json written" test -f "$tmp/run/test_metrics.json"
+
+# A rank that crashes, then one killed: the template names the first (the
+# rank's crash report) and says what the second died of, requeues once
+# (MAX_RESTARTS=1) and then gives up.
+crash=$(MAX_RESTARTS=1 RUN=$tmp/crash EXTRA_ARGS="--epochs 50 --log-every 1" sbatch --parsable --nodes=1 \
+  --output="$tmp/crash.out" --chdir="$tmp" "$src/slurm/train_cpu.sbatch")
+victim_at() {  # N: a rank of the job once its N-th start has logged step 3
+  # (the requeued start comes about a minute after the first ends: the
+  # first's last rank, stuck in a collective, goes at Slurm's KillWait)
+  local n
+  for _ in $(seq 1200); do
+    n=$(grep -c "step 3/" "$tmp/crash.out" 2>/dev/null)
+    (( ${n:-0} >= $1 )) && break
+    sleep 0.2
+  done
+  pgrep -f "^$bin/distgru-train .*--checkpoint-dir $tmp/crash" | sort -n | tail -1 || true
+}
+victim=$(victim_at 1); [[ -n $victim ]] && kill -SEGV "$victim"
+victim=$(victim_at 2); [[ -n $victim ]] && kill -KILL "$victim"
+for _ in $(seq 300); do
+  state=$(scontrol show job "$crash" 2>/dev/null | sed -n 's/.*JobState=\([A-Z_]*\).*/\1/p')
+  [[ $state =~ ^(COMPLETED|FAILED|CANCELLED|TIMEOUT)$ ]] && break
+  sleep 0.5
+done
+grep -E "^distgru:" "$tmp/crash.out" | cut -c1-200 || true
+check "crash: the template named the crashed rank from its report" \
+  grep -qE "^distgru:   rank [01] on $host: \[rank [01]/2 on $host\] crashed: SIGSEGV \(segmentation fault\), sent by process" "$tmp/crash.out"
+check "crash: requeued once" grep -q "distgru: restart 1 of 1: requeueing job $crash" "$tmp/crash.out"
+check "crash: the killed task's signal said, with its likely causes" \
+  grep -q "distgru: a task died of signal 9 (SIGKILL) and left no message: SIGKILL is the kernel's out-of-memory killer" "$tmp/crash.out"
+check "crash: then it gave up ($state)" grep -q "distgru: giving up after 1 restarts" "$tmp/crash.out"
 if [[ $failed != 0 ]]; then
+  echo "---- crash job output"; tail -30 "$tmp/crash.out" 2>/dev/null || true
+  scontrol show job "$crash" 2>/dev/null | head -12 || true
   echo "---- job output"; tail -30 "$tmp/job.out" 2>/dev/null || true
   echo "---- slurmctld"; tail -15 "$tmp/log/slurmctld.log" || true
   echo "---- slurmd"; tail -15 "$tmp/log/slurmd.log" || true
