@@ -125,9 +125,12 @@ victim_at() {  # N: a rank of the job once its N-th start has logged step 3
 }
 victim=$(victim_at 1); [[ -n $victim ]] && kill -SEGV "$victim"
 victim=$(victim_at 2); [[ -n $victim ]] && kill -KILL "$victim"
+# The batch script's last line ends the wait: the job's state follows only
+# once the rank left in a collective has gone (KillWait).
 for _ in $(seq 300); do
   state=$(scontrol show job "$crash" 2>/dev/null | sed -n 's/.*JobState=\([A-Z_]*\).*/\1/p')
   [[ $state =~ ^(COMPLETED|FAILED|CANCELLED|TIMEOUT)$ ]] && break
+  grep -q "distgru: giving up after\|distgru: training step ended with status 0" "$tmp/crash.out" 2>/dev/null && break
   sleep 0.5
 done
 grep -E "^distgru:" "$tmp/crash.out" | cut -c1-200 || true
@@ -136,7 +139,9 @@ check "crash: the template named the crashed rank from its report" \
 check "crash: requeued once" grep -q "distgru: restart 1 of 1: requeueing job $crash" "$tmp/crash.out"
 check "crash: the killed task's signal said, with its likely causes" \
   grep -q "distgru: a task died of signal 9 (SIGKILL) and left no message: SIGKILL is the kernel's out-of-memory killer" "$tmp/crash.out"
-check "crash: then it gave up ($state)" grep -q "distgru: giving up after 1 restarts" "$tmp/crash.out"
+check "crash: then it gave up (job $state)" grep -q "distgru: giving up after 1 restarts" "$tmp/crash.out"
+scancel "$crash" 2>/dev/null || true
+pkill -KILL -f "^$bin/distgru-train .*--checkpoint-dir $tmp/crash" 2>/dev/null || true
 if [[ $failed != 0 ]]; then
   echo "---- crash job output"; tail -30 "$tmp/crash.out" 2>/dev/null || true
   scontrol show job "$crash" 2>/dev/null | head -12 || true
