@@ -35,6 +35,16 @@ failures() {
   done | sort -g | cut -f2-
 }
 
+# silent_hosts ERROR_DIR: the hosts that any rank's message names as silent
+# ("no heartbeat from rank 1 (node2) for 9.8 s, rank 2 (node3) for 9.9 s: ...",
+# src/distributed/heartbeat.h), one per line. Only those: a rank that failed
+# on its own (a refused setting, a bug, memory) would fail on any host.
+silent_hosts() {
+  compgen -G "$1/rank-*.json" >/dev/null || return 0
+  # `|| true`: none is an answer, not a failure (the templates run set -e -o pipefail).
+  grep -oh 'no heartbeat from [^:"]*' "$1"/rank-*.json | grep -o '([^)]*)' | tr -d '()' | sort -u || true
+}
+
 # wait_killing_if_stuck PID ERROR_DIR GRACE_S PREFIX WHAT ACTION: waits for PID (the
 # mpirun or srun of a job) to end, polling ERROR_DIR ("": no watch). If PID
 # has not ended GRACE_S seconds after the first rank-*.json appeared (it

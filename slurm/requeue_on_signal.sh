@@ -31,18 +31,8 @@
 readonly DISTGRU_EXIT_CHECKPOINTED=75
 readonly DISTGRU_EXIT_REFUSED=2
 
-# failures and wait_killing_if_stuck, shared with the mpirun launchers.
+# failures, silent_hosts and wait_killing_if_stuck, shared with the mpirun launchers.
 source "$(dirname "${BASH_SOURCE[0]}")/../launch/supervise.sh"
-
-# silent_hosts ERROR_DIR: the hosts that any rank's message names as silent
-# ("no heartbeat from rank 1 (node2) for 9.8 s, rank 2 (node3) for 9.9 s: ...",
-# src/distributed/heartbeat.h), one per line. Only those: a rank that failed
-# on its own (a refused setting, a bug, memory) would fail on any host.
-silent_hosts() {
-  compgen -G "$1/rank-*.json" >/dev/null || return 0
-  # `|| true`: none is an answer, not a failure (the templates run set -e -o pipefail).
-  grep -oh 'no heartbeat from [^:"]*' "$1"/rank-*.json | grep -o '([^)]*)' | tr -d '()' | sort -u || true
-}
 
 # leave_out_silent_hosts: on a start after a failure, releases from this job
 # the hosts in DISTGRU_ERROR_DIR/silent-hosts that it was given again, so the

@@ -10,7 +10,6 @@
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
-#include <cstring>
 #include <cstdlib>
 #include <ctime>
 #include <iostream>
@@ -28,13 +27,20 @@ namespace {
 // Set once this process has written its error: a crash on the way out (an
 // abort) must not replace it.
 std::atomic<bool> error_recorded{false};
+
+std::string error_path(const std::string& dir, int rank) { return dir + "/rank-" + std::to_string(rank) + ".json"; }
+
+// The fields of a record that say who failed; both writers add when and what.
+nlohmann::json who(int rank, int world_size, const std::string& host) {
+  return {{"rank", rank}, {"world_size", world_size}, {"host", host}, {"pid", static_cast<int64_t>(::getpid())}};
+}
 }  // namespace
 
 void record_fatal_error(int rank, int world_size, const std::string& host, const std::string& message) noexcept {
   const std::string dir = error_dir();
   if (dir.empty()) return;
   error_recorded = true;
-  const std::string path = dir + "/rank-" + std::to_string(rank) + ".json";
+  const std::string path = error_path(dir, rank);
   try {
     const auto now = std::chrono::system_clock::now();
     const std::time_t seconds = std::chrono::system_clock::to_time_t(now);
@@ -42,15 +48,10 @@ void record_fatal_error(int rank, int world_size, const std::string& host, const
     gmtime_r(&seconds, &utc);
     char stamp[32];
     std::strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%SZ", &utc);
-    nlohmann::json record{
-        {"rank", rank},
-        {"world_size", world_size},
-        {"host", host},
-        {"pid", static_cast<int64_t>(::getpid())},
-        {"time", stamp},
-        {"unix_time", std::chrono::duration<double>(now.time_since_epoch()).count()},
-        {"error", message},
-    };
+    nlohmann::json record = who(rank, world_size, host);
+    record["time"] = stamp;
+    record["unix_time"] = std::chrono::duration<double>(now.time_since_epoch()).count();
+    record["error"] = message;
     // Replace on purpose: a launcher clears the directory before each attempt.
     write_file_atomic(path, record.dump() + "\n");
   } catch (const std::exception& e) {
@@ -79,25 +80,20 @@ struct Text {
   void add(const char* s) {
     while (*s && size + 1 < sizeof data) data[size++] = *s++;
   }
-  void add_unsigned(unsigned long long v, int min_digits = 1) {
-    char digits[24];
+  void add_number(unsigned long long v, unsigned base, int min_digits) {
+    char digits[64];
     int n = 0;
     do {
-      digits[n++] = static_cast<char>('0' + v % 10);
-      v /= 10;
+      digits[n++] = "0123456789abcdef"[v % base];
+      v /= base;
     } while (v > 0);
     while (n < min_digits) digits[n++] = '0';
     while (n > 0 && size + 1 < sizeof data) data[size++] = digits[--n];
   }
+  void add_unsigned(unsigned long long v, int min_digits = 1) { add_number(v, 10, min_digits); }
   void add_hex(uintptr_t v) {
     add("0x");
-    char digits[2 * sizeof v];
-    int n = 0;
-    do {
-      digits[n++] = "0123456789abcdef"[v & 15];
-      v >>= 4;
-    } while (v > 0);
-    while (n > 0 && size + 1 < sizeof data) data[size++] = digits[--n];
+    add_number(v, 16, 1);
   }
 };
 
@@ -215,12 +211,10 @@ void install_crash_report(int rank, int world_size, const std::string& host) noe
     copy_text(crash_line_head_json, sizeof crash_line_head_json, head_json.substr(1, head_json.size() - 2));
     const std::string dir = error_dir();
     if (!dir.empty()) {
-      copy_text(crash_path, sizeof crash_path, dir + "/rank-" + std::to_string(rank) + ".json");
+      copy_text(crash_path, sizeof crash_path, error_path(dir, rank));
       copy_text(crash_tmp, sizeof crash_tmp, dir + "/.rank-" + std::to_string(rank) + ".json.crash");
       // The record's fields before the time, as record_fatal_error writes them.
-      const std::string record = nlohmann::json{{"rank", rank}, {"world_size", world_size}, {"host", host},
-                                                {"pid", static_cast<int64_t>(::getpid())}}
-                                     .dump();
+      const std::string record = who(rank, world_size, host).dump();
       copy_text(crash_record_head, sizeof crash_record_head, record.substr(0, record.size() - 1) + ",");
     }
     // The main thread's handler runs on its own stack, so a stack overflow
