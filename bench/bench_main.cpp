@@ -211,6 +211,7 @@ int main(int argc, char** argv) {
                           {"precision", choice_name(options.precision)},
                           {"precision_note", precision_note},
                           {"flush_denormals", runtime::flushes_denormals()},
+                          {"allocator_tunables", runtime::allocator_tunables()},
                           {"overlap", options.overlap},
                           {"sparse_embedding", options.sparse_embedding},
                           {"bf16_allreduce", options.bf16_allreduce},

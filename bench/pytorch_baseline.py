@@ -13,8 +13,9 @@ or random tokens with --synthetic.
 --threads N sets torch.set_num_threads(N) (run.sh also exports
 OMP_NUM_THREADS / OPENBLAS_NUM_THREADS = N before Python starts);
 --flush-denormal calls torch.set_flush_denormal(True), as distgru flushes
-denormals to zero (run.sh passes it, with distgru's OPENBLAS_CORETYPE, in the
-runs with distgru's settings).
+denormals to zero (run.sh passes it, with distgru's OPENBLAS_CORETYPE and
+its malloc settings as GLIBC_TUNABLES, in the runs with distgru's settings;
+the JSON records both variables).
 
 --ddp-ranks N: PyTorch DistributedDataParallel, the peer of a distgru run on
 N ranks: N processes (torch.multiprocessing) joined by the gloo backend over
@@ -167,6 +168,7 @@ def main():
         "torch_threads": torch_threads,
         "ddp_ranks": args.ddp_ranks,
         "openblas_coretype": os.environ.get("OPENBLAS_CORETYPE", ""),
+        "glibc_tunables": os.environ.get("GLIBC_TUNABLES", ""),
         "flush_denormal": args.flush_denormal,
         "torch_version": torch.__version__,
         "global_batch": args.batch,

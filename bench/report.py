@@ -113,6 +113,7 @@ def main(out):
         return (f"PyTorch {r['torch_version']}"
                 + (f" DDP (gloo), {ddp} processes × {r['threads']} thread(s)" if ddp else f", {r['threads']} thread(s)")
                 + (f", OPENBLAS_CORETYPE={core}" if core else "")
+                + (", distgru's malloc settings" if r.get("glibc_tunables") else "")
                 + (", denormals flushed" if r.get("flush_denormal") else ""))
 
     for name, r in torch_runs.items():

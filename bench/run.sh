@@ -86,14 +86,16 @@ run_bench() {  # binary name ranks threads suites [distgru-bench flags]
 }
 
 # PyTorch: out of the box, then each thread count, and each again with the
-# settings distgru chose for itself: its OpenBLAS kernels and denormals
-# flushed to zero (the best is picked later, so "PyTorch best" has every
-# setting distgru has).
+# settings distgru chose for itself: its OpenBLAS kernels, its allocator
+# (glibc's malloc keeping large blocks on the heap: the same tunables,
+# runtime/process_settings.h) and denormals flushed to zero (the best is
+# picked later, so "PyTorch best" has every setting distgru has).
 run_pytorch() {  # threads [tuned [ddp_ranks]]
   local threads=$1 tuned=${2:-} ddp=${3:-0} env=() args=() name=$1
   [[ "$threads" != default ]] && env=(OMP_NUM_THREADS="$threads" OPENBLAS_NUM_THREADS="$threads")
   if [[ -n "$tuned" ]]; then
     [[ -n "$core" ]] && env+=(OPENBLAS_CORETYPE="$core")
+    [[ -n "$malloc_tunables" ]] && env+=(GLIBC_TUNABLES="$malloc_tunables")
     args=(--flush-denormal)
     name=${threads}_tuned
   fi
@@ -103,7 +105,7 @@ run_pytorch() {  # threads [tuned [ddp_ranks]]
     name=ddp${ddp}x$name
     what="pytorch DDP (gloo), $ddp processes"
   fi
-  echo "== $what, threads $threads${tuned:+, with the settings distgru chose (${core:+OPENBLAS_CORETYPE=$core, }denormals flushed)}" >&2
+  echo "== $what, threads $threads${tuned:+, with the settings distgru chose (${core:+OPENBLAS_CORETYPE=$core, }${malloc_tunables:+GLIBC_TUNABLES=$malloc_tunables, }denormals flushed)}" >&2
   env "${env[@]}" /usr/bin/python3 "$here/pytorch_baseline.py" "${py_src[@]}" "${sizes[@]}" \
     --steps "$steps" --warmup "$warmup" --threads "$threads" "${args[@]}" --json "$out/pytorch_$name.json"
 }
@@ -112,6 +114,8 @@ run_distgru probe 1 1 gemm,io
 # "OpenBLAS SkylakeX kernels (it detected Prescott ...; OPENBLAS_CORETYPE set by distgru)"
 core=$(/usr/bin/python3 -c 'import json, sys; b = json.load(open(sys.argv[1])).get("blas", "")
 print(b.split()[1] if "set by distgru" in b else "")' "$out/distgru_probe.json")
+malloc_tunables=$(/usr/bin/python3 -c 'import json, sys
+print(json.load(open(sys.argv[1])).get("allocator_tunables", ""))' "$out/distgru_probe.json")
 # The floor of a run on every core: that many single-thread GEMM probes at
 # once (one alone would give one core's figure: issue 16).
 (( cores >= 2 )) && run_distgru "probe_${cores}x1" "$cores" 1 gemm

@@ -22,6 +22,7 @@ namespace {
 constexpr int kTrimThreshold = 1 << 30;
 // Heap growth stride: a few of the largest per-step buffers.
 constexpr int kTopPad = 256 << 20;
+bool allocator_configured = false;
 }  // namespace
 
 int available_cores() {
@@ -43,6 +44,13 @@ void configure_allocator() {
   mallopt(M_MMAP_MAX, 0);
   mallopt(M_TRIM_THRESHOLD, kTrimThreshold);
   mallopt(M_TOP_PAD, kTopPad);
+  allocator_configured = true;
+}
+
+std::string allocator_tunables() {
+  if (!allocator_configured) return "";
+  return "glibc.malloc.mmap_max=0:glibc.malloc.trim_threshold=" + std::to_string(kTrimThreshold) +
+         ":glibc.malloc.top_pad=" + std::to_string(kTopPad);
 }
 
 bool configure_denormals() { return at::globalContext().setFlushDenormal(true); }

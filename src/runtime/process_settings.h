@@ -6,6 +6,8 @@
 // model calls configure_threads() once, after MPI is up and before the first
 // tensor operation.
 
+#include <string>
+
 namespace distgru::runtime {
 
 // requested > 0 is taken as is; 0 means the cores this rank is bound to when a
@@ -23,6 +25,13 @@ int configure_threads(int requested, int local_ranks);
 // the heap is not trimmed. Measured at 20-26% of a training step otherwise.
 // Idempotent; a no-op when the user set GLIBC_TUNABLES (theirs wins).
 void configure_allocator();
+
+// The settings configure_allocator() made, written as glibc's own tunables
+// ("glibc.malloc.mmap_max=0:glibc.malloc.trim_threshold=...:..."; glibc manual,
+// "Memory Allocation Tunables"), so that another process (the bench's PyTorch
+// baseline) can be given the same allocator by GLIBC_TUNABLES. Empty before
+// configure_allocator() ran or when it left the user's GLIBC_TUNABLES alone.
+std::string allocator_tunables();
 
 // Denormal floats (below 1.2e-38 in magnitude) cost the CPU a microcode
 // assist of a hundred cycles or more per operation. The first tens of steps

@@ -4,7 +4,11 @@
 #include <gtest/gtest.h>
 
 #include <ATen/Context.h>
+#include <malloc.h>
 
+#include <cstdio>
+#include <cstdlib>
+#include <string>
 #include <thread>
 
 namespace distgru::runtime {
@@ -63,6 +67,59 @@ TEST(Denormals, FlushedToZeroInThisThreadAndTheNextOnes) {
   configure_denormals();
 }
 #endif
+
+// A block larger than glibc's largest dynamic mmap threshold (32 MiB), so that
+// by default it would be mmapped, and on free handed back to the kernel.
+constexpr size_t kLargeBlock = size_t{64} << 20;
+
+TEST(Allocator, LargeBlocksComeFromTheHeapAndStayMappedAfterFree) {
+  if (std::getenv("GLIBC_TUNABLES") != nullptr) GTEST_SKIP() << "GLIBC_TUNABLES set: the user's allocator wins";
+  configure_allocator();
+  const size_t mmapped_before = mallinfo2().hblkhd;
+  void* block = std::malloc(kLargeBlock);
+  ASSERT_NE(block, nullptr);
+  static_cast<volatile char*>(block)[kLargeBlock - 1] = 1;
+  EXPECT_EQ(mallinfo2().hblkhd, mmapped_before) << "the block was mmapped";
+  std::free(block);
+  EXPECT_GE(mallinfo2().arena, kLargeBlock) << "the heap was trimmed after free";
+}
+
+// The bench gives PyTorch distgru's allocator through GLIBC_TUNABLES: the
+// string must give another process the same behaviour. Python's ctypes reads
+// glibc's mallinfo2 in a child process, with and without the string.
+std::string child_malloc_report(const std::string& tunables) {
+  const std::string script =
+      "import ctypes\n"
+      "class MI(ctypes.Structure):\n"
+      "    _fields_ = [(n, ctypes.c_size_t) for n in 'arena ordblks smblks hblks hblkhd usmblks fsmblks uordblks fordblks keepcost'.split()]\n"
+      "libc = ctypes.CDLL('libc.so.6')\n"
+      "libc.mallinfo2.restype = MI\n"
+      "libc.malloc.restype = ctypes.c_void_p\n"
+      "libc.free.argtypes = [ctypes.c_void_p]\n"
+      "p = libc.malloc(" + std::to_string(kLargeBlock) + ")\n"
+      "mmapped = libc.mallinfo2().hblkhd\n"
+      "libc.free(p)\n"
+      "print('mmapped' if mmapped else 'heap', 'kept' if libc.mallinfo2().arena >= " + std::to_string(kLargeBlock) + " else 'trimmed')\n";
+  const std::string command = (tunables.empty() ? "env -u GLIBC_TUNABLES" : "env GLIBC_TUNABLES='" + tunables + "'") +
+                              " /usr/bin/python3 -c \"" + script + "\" 2>&1";
+  FILE* pipe = popen(command.c_str(), "r");
+  if (pipe == nullptr) return "popen failed";
+  std::string out;
+  char buffer[256];
+  while (std::fgets(buffer, sizeof buffer, pipe) != nullptr) out += buffer;
+  pclose(pipe);
+  return out;
+}
+
+TEST(Allocator, TunablesGiveAnotherProcessTheSameAllocator) {
+  if (std::getenv("GLIBC_TUNABLES") != nullptr) GTEST_SKIP() << "GLIBC_TUNABLES set: the user's allocator wins";
+  configure_allocator();
+  const std::string tunables = allocator_tunables();
+  EXPECT_NE(tunables.find("glibc.malloc.mmap_max=0"), std::string::npos) << tunables;
+  EXPECT_EQ(child_malloc_report(tunables), "heap kept\n");
+  // Without them, for contrast: glibc's default mmaps the block.
+  EXPECT_EQ(child_malloc_report(""), "mmapped trimmed\n");
+}
 
 }  // namespace
 }  // namespace distgru::runtime
