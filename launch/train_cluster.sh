@@ -15,7 +15,7 @@
 #                       tests/cluster/ passes its namespace agent)
 #   --max-restarts N    after a failure, start again up to N times from the newest
 #                       checkpoint (adds --resume auto), on the hosts that still
-#                       answer (default 0)
+#                       answer, less those whose rank went silent (default 0)
 #   --grace S           stop mpirun S seconds after a rank reported a failure,
 #                       if it has not ended by itself (default 3)
 #   --no-bind           leave ranks unbound (hosts sharing cores, as in tests/cluster)
@@ -26,7 +26,10 @@
 # the same paths (a shared filesystem). A failed rank's message lands in
 # <checkpoint-dir>/errors/ (src/runtime/error_file.h); the launcher prints
 # what each failed rank reported, earliest first, and the hosts that no
-# longer answer.
+# longer answer. Before a restart, a host that still answers but whose rank
+# went silent (the heartbeat's "no heartbeat from rank 2 (node3)": stopped,
+# hung) is left out of it, and of any later one: given again, it would stall
+# the same way. The failed start's error files are kept in errors/attempt-N/.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -87,18 +90,80 @@ answers() {
   else timeout 15 ssh -o BatchMode=yes -o ConnectTimeout=5 "$1" true >/dev/null 2>&1; fi
 }
 
+# The name HOST gives itself (uname -n: what MPI's processor name, and so the
+# heartbeat, calls it), through the launch agent; "" when it does not answer.
+name_of() {
+  if [[ -n $agent ]]; then timeout 10 $agent "$1" uname -n 2>/dev/null | tail -n 1
+  else timeout 15 ssh -o BatchMode=yes -o ConnectTimeout=5 "$1" uname -n 2>/dev/null | tail -n 1; fi
+}
+
+# short NAME: NAME without its domain (node3.cluster.local is node3); an
+# address as it is.
+short() {
+  if [[ $1 =~ ^[0-9.]+$ || $1 == *:* ]]; then echo "$1"; else echo "${1%%.*}"; fi
+}
+
+# silent_match HOST SILENT: the name in SILENT (short host names, one a line)
+# that HOST, a hostfile entry (a name or an address), goes by: its own short
+# name, or else the one it gives itself. Nothing, and status 1, when none.
+silent_match() {
+  local host=$1 silent=$2 name
+  name=$(short "$host")
+  if ! grep -qxF -e "$name" <<<"$silent"; then
+    name=$(name_of "$host"); name=$(short "${name:-?}")
+    grep -qxF -e "$name" <<<"$silent" || return 1
+  fi
+  echo "$name"
+}
+
 # Before each start: the hosts that answer (all of them the first time),
-# and the mpirun command line for them.
+# less those left out for going silent, and the mpirun command line for them.
+# After a failed start, the hosts any rank's error file named silent (the
+# heartbeat: stopped or hung, though ssh may still answer) are left out from
+# then on (SILENT_LEFT_OUT), never all of them; that start's error files are
+# kept in errors/attempt-N/ (supervise removes them before the next start).
+SILENT_LEFT_OUT=()
 prepare() {
-  local attempt=$1 live=() total=0 i
+  local attempt=$1 live=() total=0 i silent="" matched="" gone=() name
+  if (( attempt > 0 )); then
+    mkdir -p "$error_dir/attempt-$attempt"
+    rm -f "$error_dir/attempt-$attempt"/rank-*.json  # an earlier launch's, in this checkpoint directory
+    cp -p "$error_dir"/rank-*.json "$error_dir/attempt-$attempt/" 2>/dev/null || true
+    silent=$(silent_hosts "$error_dir" | while read -r name; do short "$name"; done | sort -u)
+  fi
   for i in "${!hosts[@]}"; do
-    if answers "${hosts[i]}"; then
-      live+=("${hosts[i]}:${slots[i]}"); total=$((total + slots[i]))
+    if [[ " ${SILENT_LEFT_OUT[*]} " == *" ${hosts[i]} "* ]]; then
+      echo "train_cluster.sh: ${hosts[i]} stays left out (its rank went silent in an earlier attempt)" >&2
+      matched+="$(short "${hosts[i]}")"$'\n'
+    elif answers "${hosts[i]}"; then
+      if [[ -n $silent ]] && name=$(silent_match "${hosts[i]}" "$silent"); then
+        gone+=("$i:$name"); matched+="$name"$'\n'
+      else
+        live+=("${hosts[i]}:${slots[i]}"); total=$((total + slots[i]))
+      fi
     elif (( attempt == 0 )); then
       echo "train_cluster.sh: host ${hosts[i]} does not answer (${agent:-ssh} ${hosts[i]} true)" >&2; return 1
     else
       echo "train_cluster.sh: host ${hosts[i]} does not answer: restarting without it" >&2
+      matched+="$(short "${hosts[i]}")"$'\n'
     fi
+  done
+  if (( ${#gone[@]} > 0 && total == 0 )); then
+    echo "train_cluster.sh: every host that answers went silent in attempt $attempt ($(for g in "${gone[@]}"; do echo -n "${hosts[${g%%:*}]} "; done | sed 's/ $//')): leaving them all out would leave no host; stopping (their messages are in $error_dir/attempt-$attempt)" >&2
+    return 1
+  fi
+  local g entry
+  for g in "${gone[@]}"; do
+    i=${g%%:*} name=${g#*:}
+    entry=${hosts[i]}; [[ $(short "$entry") == "$name" ]] || entry="$entry ($name)"
+    echo "train_cluster.sh: leaving out $entry: $( (( slots[i] > 1 )) && echo "a rank on it" || echo "its rank") went silent (no heartbeat) in attempt $attempt, though the host still answers; restarting without it" >&2
+    SILENT_LEFT_OUT+=("${hosts[i]}")
+  done
+  # A name no host matched: a host known by another name than the one it
+  # gives itself would be given the next start again; say so.
+  for name in $silent; do
+    grep -qxF -e "$name" <<<"$matched" || \
+      echo "train_cluster.sh: the heartbeat named $name silent in attempt $attempt, but no host that answers goes by that name: none left out for it" >&2
   done
   (( total > 0 )) || { echo "train_cluster.sh: no host answers" >&2; return 1; }
   LIVE=("${live[@]}")

@@ -11,9 +11,11 @@
 #     (every process on it killed, its link cut) each end the job non-zero
 #     within --collective-timeout + 5 s, with distgru's message naming the
 #     rank and host, and leave only whole checkpoints;
-#   - --max-restarts: after the lost host, the job starts again on the two
-#     hosts that answer, resumes from the newest checkpoint on the new world
-#     size and finishes with test accuracy and AUC.
+#   - --max-restarts: after a host hangs (its ranks stopped, ssh answering),
+#     the launcher leaves the host the heartbeat named out of the restart;
+#     after the lost host, the job starts again on the two hosts that answer;
+#     each resumes from the newest checkpoint on the new world size and
+#     finishes with test accuracy and AUC.
 #   tests/cluster/cluster_test.sh <bin dir> <imdb archive> <source dir>
 source "$(dirname "$0")/../cli/common.sh"
 source "$src/tests/cluster/cluster.sh"
@@ -135,6 +137,56 @@ echo "== faults, --collective-timeout $timeout_s"
 fault partition hosts3 partition_node2 "no heartbeat from rank 1 (node2)"
 link_up 2
 fault stall hosts3 stop_rank_on_node2 "no heartbeat from rank 1 (node2)"
+
+# A host that stays up but hangs: its rank stopped (kill -STOP) at step 20 of
+# 40, and every rank it is given after (a hung host hangs them all). ssh
+# still answers, so only the heartbeat's "no heartbeat from rank 2 (node3)"
+# tells the launcher to leave it out of the restart.
+echo "== --max-restarts 1, node3 hangs at step 20 of 40 (its rank stopped, the host answering)"
+dir=$shared/silent
+checks_before=$failed
+LAUNCH=(--max-restarts 1)
+across hosts3 "$dir" --steps 40 --collective-timeout "$timeout_s" --stall-warning 3 >"$dir.log" 2>&1 &
+job=$!
+for _ in $(seq 300); do grep -q "step 20/" "$dir.log" 2>/dev/null && break; sleep 0.1; done
+: >"$dir.stopped"  # the PIDs stopped on node3, for the cleanup
+( while kill -0 "$job" 2>/dev/null; do
+    for p in $(host_pids 3); do
+      [[ $(cat "/proc/$p/comm" 2>/dev/null) == distgru-train ]] && ! grep -qx "$p" "$dir.stopped" &&
+        kill -STOP "$p" && echo "$p" >>"$dir.stopped"
+    done
+    sleep 0.2
+  done ) &
+hang=$!
+# The deadline; its sleep ends with it (an orphaned sleep would hold this
+# test's output open, and ctest waits for that).
+( trap 'kill $s 2>/dev/null; exit 0' TERM; sleep 90 & s=$!; wait $s; kill -9 "$job" 2>/dev/null ) &
+killer=$!
+t0=$(date +%s.%N)
+wait "$job"; rc=$?
+took=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
+kill "$killer" "$hang" 2>/dev/null; wait "$killer" "$hang" 2>/dev/null
+for p in $(sort -u "$dir.stopped"); do kill -CONT "$p" 2>/dev/null; kill -KILL "$p" 2>/dev/null; done
+LAUNCH=()
+echo "silent: exit $rc, $took s after the stop; ranks stopped on node3: $(wc -l <"$dir.stopped")"
+grep -E "supervise:|train_cluster.sh:|resume:|ranks \(|test accuracy" "$dir.log" | cut -c1-220
+check "silent: the job finished (exit $rc)" test "$rc" == 0
+check "silent: the first start failed, node3 named silent" \
+  grep -q "supervise:   rank 0 on node1 .*no heartbeat from rank 2 (node3)" "$dir.log"
+check "silent: the launcher left node3 out, saying why" \
+  grep -q "train_cluster.sh: leaving out node3: its rank went silent (no heartbeat) in attempt 1" "$dir.log"
+check "silent: restarted on node1 and node2 only" \
+  grep -q "ranks per host: node1 x 1 (1 thread), node2 x 1 (1 thread)$" "$dir.log"
+check "silent: node3 ran no rank after the first start" test "$(wc -l <"$dir.stopped")" == 1
+check "silent: resumed from the newest checkpoint, on the new world size" \
+  grep -q "resume: checkpoint written by 3 ranks, continuing on 2" "$dir.log"
+check "silent: trained to the end with test accuracy and AUC" grep -q "test accuracy .* auc" "$dir.log"
+check "silent: the first start's error files kept (errors/attempt-1)" \
+  grep -q "no heartbeat from rank 2 (node3)" "$dir/errors/attempt-1/rank-0.json"
+if (( failed > checks_before )); then
+  echo "---- $dir.log"; cut -c1-300 "$dir.log"
+  for f in "$dir"/errors/rank-*.json "$dir"/errors/attempt-*/rank-*.json; do [[ -f $f ]] && { echo "---- $f"; cut -c1-600 "$f"; }; done
+fi
 
 echo "== automatic restart on the hosts left: node2 lost at step 20 of 60"
 dir=$shared/restart
