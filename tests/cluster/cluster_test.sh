@@ -91,6 +91,16 @@ check "2x2: test results those of one host" test "$(test_line ref4.log)" == "$(t
 check "2x2: the log states the layout" grep -q "4 ranks (2 on this host)" run4.log
 check "2x2: and the ranks per host" grep -q "ranks per host: node1 x 2 (1 thread), node2 x 2 (1 thread)" run4.log
 
+# deadline S PID: kills PID (-9) if it still runs S seconds from now; the
+# killer's PID is left in DEADLINE, for `end_deadline` once PID has ended.
+# Its sleep goes with it: an orphaned sleep would hold this test's output
+# open, and ctest waits for that (88 s of a 189 s run, before).
+deadline() {
+  ( trap 'kill $s 2>/dev/null; exit 0' TERM; sleep "$1" & s=$!; wait $s; kill -9 "$2" 2>/dev/null ) &
+  DEADLINE=$!
+}
+end_deadline() { kill "$DEADLINE" 2>/dev/null; wait "$DEADLINE" 2>/dev/null; }
+
 # fault NAME HOSTFILE ACTION EXPECT: starts a long run, does ACTION (a
 # function) once step 20 is logged, and checks the job ends non-zero within
 # the collective timeout + 5 s with EXPECT (a rank and host) in distgru's
@@ -104,11 +114,10 @@ fault() {
   local t0; t0=$(date +%s.%N)
   "$action"
   local t_action; t_action=$(date +%s.%N)
-  ( sleep 60; kill -9 "$job" 2>/dev/null ) &
-  local killer=$!
+  deadline 60 "$job"
   wait "$job"; local rc=$?
   local t1; t1=$(date +%s.%N)
-  kill "$killer" 2>/dev/null
+  end_deadline
   local took; took=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }')
   local first_error
   first_error=$(cat "$dir"/errors/rank-*.json 2>/dev/null | sed -n 's/.*"unix_time":\([0-9.]*\).*/\1/p' | sort -g | head -1)
@@ -158,14 +167,11 @@ for _ in $(seq 300); do grep -q "step 20/" "$dir.log" 2>/dev/null && break; slee
     sleep 0.2
   done ) &
 hang=$!
-# The deadline; its sleep ends with it (an orphaned sleep would hold this
-# test's output open, and ctest waits for that).
-( trap 'kill $s 2>/dev/null; exit 0' TERM; sleep 90 & s=$!; wait $s; kill -9 "$job" 2>/dev/null ) &
-killer=$!
+deadline 90 "$job"
 t0=$(date +%s.%N)
 wait "$job"; rc=$?
 took=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
-kill "$killer" "$hang" 2>/dev/null; wait "$killer" "$hang" 2>/dev/null
+end_deadline; kill "$hang" 2>/dev/null; wait "$hang" 2>/dev/null
 for p in $(sort -u "$dir.stopped"); do kill -CONT "$p" 2>/dev/null; kill -KILL "$p" 2>/dev/null; done
 LAUNCH=()
 echo "silent: exit $rc, $took s after the stop; ranks stopped on node3: $(wc -l <"$dir.stopped")"
@@ -195,10 +201,9 @@ across hosts3 "$dir" --steps 60 --collective-timeout "$timeout_s" --stall-warnin
 job=$!
 for _ in $(seq 300); do grep -q "step 20/" "$dir.log" 2>/dev/null && break; sleep 0.1; done
 lose_node2
-( sleep 120; kill -9 "$job" 2>/dev/null ) &
-killer=$!
+deadline 120 "$job"
 wait "$job"; rc=$?
-kill "$killer" 2>/dev/null
+end_deadline
 LAUNCH=()
 grep -E "supervise:|train_cluster.sh:|resume:|ranks \(|test accuracy" "$dir.log" | cut -c1-220
 check "restart: the job finished (exit $rc)" test "$rc" == 0
