@@ -19,6 +19,7 @@
 #include "runtime/blas_kernels.h"
 #include "runtime/error_file.h"
 #include "runtime/process_settings.h"
+#include "runtime/startup_deadline.h"
 
 namespace distgru::cli {
 
@@ -54,6 +55,9 @@ int run_mpi_program(int argc, char** argv, Body body) {
   runtime::use_best_blas_kernels(argv);  // may re-exec this program: before MPI and threads
   std::unique_ptr<dist::MpiSession> session;
   try {
+    // Until every rank has joined, no collective deadline or heartbeat can
+    // notice a rank that never comes (runtime/startup_deadline.h).
+    runtime::StartupDeadline deadline;
     session = std::make_unique<dist::MpiSession>(&argc, &argv);
   } catch (const std::exception& e) {
     std::cerr << "error: " << e.what() << std::endl;

@@ -33,6 +33,11 @@ MpiSession::MpiSession(int* argc, char*** argv) {
   int len = 0;
   DISTGRU_MPI_CHECK(MPI_Get_processor_name(name, &len));
   hostname_.assign(name, len);
+  // Every rank has joined once this returns: Open MPI's MPI_Init waits for
+  // the others (its modex) by default, but not with every setting or MPI, and
+  // a start-up deadline (runtime/startup_deadline.h) ends when the session is
+  // made.
+  DISTGRU_MPI_CHECK(MPI_Barrier(MPI_COMM_WORLD));
   set_process_label("rank " + std::to_string(rank_) + "/" + std::to_string(size_) + " on " +
                     hostname_);
 }

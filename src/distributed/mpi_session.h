@@ -1,6 +1,7 @@
 #pragma once
-// RAII owner of MPI's lifetime (as Gloo's MPIScope): MPI_Init_thread in the
-// constructor, MPI_Finalize in the destructor. One per process, created first
+// RAII owner of MPI's lifetime (as Gloo's MPIScope): MPI_Init_thread and a
+// barrier of every rank in the constructor (collective), MPI_Finalize in the
+// destructor. One per process, created first
 // in main(). A failure anywhere else goes through abort_job(), which takes the
 // whole job down instead of leaving the other ranks blocked in a collective.
 

@@ -47,6 +47,8 @@ expect_error "shard disagrees with the config" nonzero "vocab_size is 5000 but t
   "${train[@]}" --data "$tmp/data" --checkpoint-dir "$tmp/run" --steps 20 --vocab-size 6000
 expect_error "checkpoint of another model is refused on resume" nonzero "hidden-size 32 vs 48" \
   "${train[@]}" --data "$tmp/data" --checkpoint-dir "$tmp/run" --steps 20 --resume auto --hidden-size 48
+expect_error "a start-up deadline that is not a number of seconds" 1 "DISTGRU_STARTUP_TIMEOUT=soon: not a number" \
+  env DISTGRU_STARTUP_TIMEOUT=soon "$bin/distgru-train" --help
 expect_error "unreadable config file" 2 "/nonexistent.ini: cannot open" \
   mpirun -np 2 --oversubscribe "$bin/distgru-train" --config /nonexistent.ini --data "$tmp/data"
 expect_error "misspelt key in a config file" 2 "bad.ini" \

@@ -82,4 +82,28 @@ check "crash: with a backtrace through distgru-train" grep -q "distgru-train(" "
 check "crash: the launcher named the crashed rank and its host" \
   grep -qE "^supervise:   rank [01] on [^ ]+ at [^ ]+: \[rank [01]/2 on [^]]+\] crashed: SIGSEGV" "$tmp/crash.log"
 check "no rank left behind" test -z "$(pgrep -f "^$bin/distgru-train" || true)"
+
+# 5. A rank that never joins: stopped before MPI_Init (as on a host that hangs
+# at start-up), so the other waits in MPI_Init, where no collective deadline or
+# heartbeat exists yet. The start-up deadline (runtime/startup_deadline.h) ends
+# the job and says why; with DISTGRU_STARTUP_TIMEOUT=0 (no deadline) this
+# hangs until the timeout below. ${STARTUP_TIMEOUT:-5}: a hand run can pass 0 to see that.
+mkdir -p "$tmp/startup-errors"
+start=$(date +%s.%N)
+rc=0
+args=(--config "$src/configs/tiny.ini" --data "$tmp/data" --checkpoint-dir "$tmp/startup" --steps 20)
+DISTGRU_STARTUP_TIMEOUT=${STARTUP_TIMEOUT:-5} DISTGRU_ERROR_DIR=$tmp/startup-errors timeout $bound \
+  mpirun --oversubscribe --bind-to none -np 1 "$bin/distgru-train" "${args[@]}" \
+  : -np 1 sh -c 'kill -STOP $$; exec "$0" "$@"' "$bin/distgru-train" "${args[@]}" >"$tmp/startup.log" 2>&1 || rc=$?
+took=$(awk -v a="$start" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
+echo "rank that never joined: job ended after ${took} s (rc $rc)"
+grep "start-up" "$tmp/startup.log" | cut -c1-200 || true
+check "start-up: the job ends non-zero at the deadline, not at the test's timeout (exit $rc)" \
+  test "$rc" -ne 0 -a "$rc" -ne 124
+check "start-up: the waiting rank says what it waited for" \
+  grep -qE "^\[rank 0/2 on [^]]+\] start-up: waited 5 s for the job's other ranks to join" "$tmp/startup.log"
+check "start-up: and writes it as its error file for the launcher" \
+  grep -q "start-up: waited 5 s" "$tmp/startup-errors/rank-0.json"
+pkill -9 -f "kill -STOP" || true
+check "no rank left behind" test -z "$(pgrep -f "^$bin/distgru-train" || true)"
 finish
