@@ -35,14 +35,24 @@ failures() {
   done | sort -g | cut -f2-
 }
 
-# silent_hosts ERROR_DIR: the hosts that any rank's message names as silent
-# ("no heartbeat from rank 1 (node2) for 9.8 s, rank 2 (node3) for 9.9 s: ...",
-# src/distributed/heartbeat.h), one per line. Only those: a rank that failed
-# on its own (a refused setting, a bug, memory) would fail on any host.
+# silent_hosts ERROR_DIR: the hosts of the ranks that a rank's message names
+# as silent ("no heartbeat from rank 1 (node2) for 9.8 s, rank 2 (node3) for
+# 9.9 s: ...", src/distributed/heartbeat.h) and that reported nothing
+# themselves, one per line. A stopped or hung rank says nothing. A rank that
+# wrote its own error file was running: named silent, it was cut off from
+# the others, and in a partition each side names the other (rank 0 names
+# node2's rank, node2's names rank 0 on node1), so its host is no more to
+# blame than theirs; a restart finds whether it still answers. Only those
+# named: a rank that failed on its own (a refused setting, a bug, memory)
+# would fail on any host.
 silent_hosts() {
-  compgen -G "$1/rank-*.json" >/dev/null || return 0
+  local dir=$1 rank host
+  compgen -G "$dir/rank-*.json" >/dev/null || return 0
   # `|| true`: none is an answer, not a failure (the templates run set -e -o pipefail).
-  grep -oh 'no heartbeat from [^:"]*' "$1"/rank-*.json | grep -o '([^)]*)' | tr -d '()' | sort -u || true
+  grep -oh 'no heartbeat from [^:"]*' "$dir"/rank-*.json | grep -oE 'rank [0-9]+ \([^)]*\)' | sort -u |
+    while read -r _ rank host; do
+      [[ -e $dir/rank-$rank.json ]] || echo "${host//[()]/}"
+    done | sort -u || true
 }
 
 # wait_killing_if_stuck PID ERROR_DIR GRACE_S PREFIX WHAT ACTION: waits for PID (the

@@ -19,6 +19,7 @@
 #   tests/cluster/cluster_test.sh <bin dir> <imdb archive> <source dir>
 source "$(dirname "$0")/../cli/common.sh"
 source "$src/tests/cluster/cluster.sh"
+source "$src/launch/supervise.sh"  # silent_hosts
 set +e  # every outcome is judged by check, and the fault cases expect failures
 
 timeout_s=10  # --collective-timeout in the fault cases
@@ -101,12 +102,13 @@ deadline() {
 }
 end_deadline() { kill "$DEADLINE" 2>/dev/null; wait "$DEADLINE" 2>/dev/null; }
 
-# fault NAME HOSTFILE ACTION EXPECT: starts a long run, does ACTION (a
+# fault NAME HOSTFILE ACTION EXPECT SILENT: starts a long run, does ACTION (a
 # function) once step 20 is logged, and checks the job ends non-zero within
 # the collective timeout + 5 s with EXPECT (a rank and host) in distgru's
-# messages, leaving only whole checkpoints.
+# messages, leaving only whole checkpoints, and that the hosts a restart
+# would leave out (silent_hosts, launch/supervise.sh) are SILENT.
 fault() {
-  local name=$1 hostfile=$2 action=$3 expect=$4
+  local name=$1 hostfile=$2 action=$3 expect=$4 silent=$5
   local dir=$shared/fault-$name
   across "$hostfile" "$dir" --steps 100000 --collective-timeout "$timeout_s" --stall-warning 3 >"$dir.log" 2>&1 &
   local job=$!
@@ -133,6 +135,8 @@ fault() {
     "$bin/distgru-eval" --checkpoint "$file" --data "$shared/data" >/dev/null 2>&1 && whole=$((whole + 1))
   done
   check "$name: every checkpoint left loads and scores ($whole of $all)" test "$all" -gt 0 -a "$whole" == "$all"
+  local named; named=$(silent_hosts "$dir/errors" | tr '\n' ' ')
+  check "$name: a restart would leave out ${silent:-no host} (silent_hosts: ${named:-none})" test "$named" == "${silent:+$silent }"
 }
 partition_node2() { link_down 2; }
 stop_rank_on_node2() {
@@ -143,9 +147,12 @@ lose_node2() { link_down 2; kill -9 $(host_pids 2) "$(cluster_pid 2)" 2>/dev/nul
 lose_node3() { link_down 3; kill -9 $(host_pids 3) "$(cluster_pid 3)" 2>/dev/null; }
 
 echo "== faults, --collective-timeout $timeout_s"
-fault partition hosts3 partition_node2 "no heartbeat from rank 1 (node2)"
+# In the partition node2's rank is alive and names rank 0 (node1) silent in
+# turn; only the stopped rank of the stall says nothing, so only its host is
+# left out.
+fault partition hosts3 partition_node2 "no heartbeat from rank 1 (node2)" ""
 link_up 2
-fault stall hosts3 stop_rank_on_node2 "no heartbeat from rank 1 (node2)"
+fault stall hosts3 stop_rank_on_node2 "no heartbeat from rank 1 (node2)" node2
 
 # A host that stays up but hangs: its rank stopped (kill -STOP) at step 20 of
 # 40, and every rank it is given after (a hung host hangs them all). ssh
@@ -230,6 +237,6 @@ check "restart: the audit refuses a row trained on twice" \
 
 echo "== a whole host lost (node3: every process killed, its link cut)"
 printf 'node1\nnode3\n' >hosts13
-fault host-lost hosts13 lose_node3 "no heartbeat from rank 1 (node3)"
+fault host-lost hosts13 lose_node3 "no heartbeat from rank 1 (node3)" node3
 check "host-lost: the launcher found node3 gone" grep -q "host node3 (rank 1) does not answer" "$shared/fault-host-lost.log"
 finish
