@@ -14,6 +14,11 @@ std::string& label_storage() {
 void set_process_label(std::string label) { label_storage() = std::move(label); }
 const std::string& process_label() { return label_storage(); }
 
+std::string rank_label(int rank, int world_size, const std::string& host) {
+  const auto number = [](int n) { return n < 0 ? std::string("?") : std::to_string(n); };
+  return "rank " + number(rank) + "/" + number(world_size) + " on " + host;
+}
+
 void throw_error(const std::string& what, const char* file, int line) {
   const char* base = std::strrchr(file, '/');
   std::string msg;

@@ -34,6 +34,11 @@ class AgreedError : public Error {
 
 // Set once after MPI is up ("rank 1/4 on host"); prefixed to every Error.
 void set_process_label(std::string label);
+
+// "rank 1/4 on host": the label above, and the "[...]" that starts the
+// messages a launcher reads from a rank (its error file, a crash, a start-up
+// that timed out). A negative rank or world size, not known yet, shows as "?".
+std::string rank_label(int rank, int world_size, const std::string& host);
 const std::string& process_label();
 
 // Builds the message "[label] what (at file:line)" and throws Error.

@@ -38,8 +38,7 @@ MpiSession::MpiSession(int* argc, char*** argv) {
   // a start-up deadline (runtime/startup_deadline.h) ends when the session is
   // made.
   DISTGRU_MPI_CHECK(MPI_Barrier(MPI_COMM_WORLD));
-  set_process_label("rank " + std::to_string(rank_) + "/" + std::to_string(size_) + " on " +
-                    hostname_);
+  set_process_label(rank_label(rank_, size_, hostname_));
 }
 
 MpiSession::~MpiSession() {

@@ -14,6 +14,7 @@
 #include <ctime>
 #include <iostream>
 
+#include "common/error.h"
 #include "common/file_system.h"
 
 namespace distgru::runtime {
@@ -205,7 +206,7 @@ void copy_text(char* to, size_t capacity, const std::string& text) {
 
 void install_crash_report(int rank, int world_size, const std::string& host) noexcept {
   try {
-    const std::string head = "[rank " + std::to_string(rank) + "/" + std::to_string(world_size) + " on " + host + "] crashed: ";
+    const std::string head = "[" + rank_label(rank, world_size, host) + "] crashed: ";
     copy_text(crash_line_head, sizeof crash_line_head, head);
     const std::string head_json = nlohmann::json(head).dump();  // "..." with escapes
     copy_text(crash_line_head_json, sizeof crash_line_head_json, head_json.substr(1, head_json.size() - 2));

@@ -39,8 +39,7 @@ std::chrono::seconds timeout_from_environment() {
   const int size = launcher_number({"OMPI_COMM_WORLD_SIZE", "SLURM_NTASKS", "PMI_SIZE"});
   char host[256] = "?";
   gethostname(host, sizeof host - 1);
-  const std::string who = "[rank " + (rank < 0 ? std::string("?") : std::to_string(rank)) + "/" +
-                          (size < 0 ? std::string("?") : std::to_string(size)) + " on " + host + "]";
+  const std::string who = "[" + rank_label(rank, size, host) + "]";
   const std::string seconds = std::to_string(timeout.count());
   const std::string message =
       "start-up: waited " + seconds + " s for the job's other ranks to join (MPI_Init and the first barrier; "

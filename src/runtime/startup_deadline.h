@@ -36,9 +36,6 @@ class StartupDeadline {
   StartupDeadline(const StartupDeadline&) = delete;
   StartupDeadline& operator=(const StartupDeadline&) = delete;
 
-  // The deadline in force (zero: none).
-  std::chrono::seconds timeout() const { return timeout_; }
-
   static constexpr std::chrono::seconds kDefaultTimeout{600};
 
  private:
