@@ -35,23 +35,29 @@ failures() {
   done | sort -g | cut -f2-
 }
 
+# short NAME: NAME without its domain (node3.cluster.local is node3); an
+# address as it is.
+short() {
+  if [[ $1 =~ ^[0-9.]+$ || $1 == *:* ]]; then echo "$1"; else echo "${1%%.*}"; fi
+}
+
 # silent_hosts ERROR_DIR: the hosts of the ranks that a rank's message names
 # as silent ("no heartbeat from rank 1 (node2) for 9.8 s, rank 2 (node3) for
 # 9.9 s: ...", src/distributed/heartbeat.h) and that reported nothing
-# themselves, one per line. A stopped or hung rank says nothing. A rank that
-# wrote its own error file was running: named silent, it was cut off from
-# the others, and in a partition each side names the other (rank 0 names
-# node2's rank, node2's names rank 0 on node1), so its host is no more to
-# blame than theirs; a restart finds whether it still answers. Only those
-# named: a rank that failed on its own (a refused setting, a bug, memory)
-# would fail on any host.
+# themselves, one per line, short (the launchers match short names). A
+# stopped or hung rank says nothing. A rank that wrote its own error file
+# was running: named silent, it was cut off from the others, and in a
+# partition each side names the other (rank 0 names node2's rank, node2's
+# names rank 0 on node1), so its host is no more to blame than theirs; a
+# restart finds whether it still answers. Only those named: a rank that
+# failed on its own (a refused setting, a bug, memory) would fail on any host.
 silent_hosts() {
   local dir=$1 rank host
   compgen -G "$dir/rank-*.json" >/dev/null || return 0
   # `|| true`: none is an answer, not a failure (the templates run set -e -o pipefail).
   grep -oh 'no heartbeat from [^:"]*' "$dir"/rank-*.json | grep -oE 'rank [0-9]+ \([^)]*\)' | sort -u |
     while read -r _ rank host; do
-      [[ -e $dir/rank-$rank.json ]] || echo "${host//[()]/}"
+      [[ -e $dir/rank-$rank.json ]] || short "${host//[()]/}"
     done | sort -u || true
 }
 

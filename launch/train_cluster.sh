@@ -97,12 +97,6 @@ name_of() {
   else timeout 15 ssh -o BatchMode=yes -o ConnectTimeout=5 "$1" uname -n 2>/dev/null | tail -n 1; fi
 }
 
-# short NAME: NAME without its domain (node3.cluster.local is node3); an
-# address as it is.
-short() {
-  if [[ $1 =~ ^[0-9.]+$ || $1 == *:* ]]; then echo "$1"; else echo "${1%%.*}"; fi
-}
-
 # silent_match HOST SILENT: the name in SILENT (short host names, one a line)
 # that HOST, a hostfile entry (a name or an address), goes by: its own short
 # name, or else the one it gives itself. Nothing, and status 1, when none.
@@ -129,7 +123,7 @@ prepare() {
     mkdir -p "$error_dir/attempt-$attempt"
     rm -f "$error_dir/attempt-$attempt"/rank-*.json  # an earlier launch's, in this checkpoint directory
     cp -p "$error_dir"/rank-*.json "$error_dir/attempt-$attempt/" 2>/dev/null || true
-    silent=$(silent_hosts "$error_dir" | while read -r name; do short "$name"; done | sort -u)
+    silent=$(silent_hosts "$error_dir")
   fi
   for i in "${!hosts[@]}"; do
     if [[ " ${SILENT_LEFT_OUT[*]} " == *" ${hosts[i]} "* ]]; then

@@ -48,7 +48,7 @@ leave_out_silent_hosts() {
   local errors=${DISTGRU_ERROR_DIR:-} here keep=() gone=() node host silent
   [[ -n $errors && -s $errors/silent-hosts && ${SLURM_RESTART_COUNT:-0} -gt 0 ]] || return 0
   here=${SLURMD_NODENAME:-$(hostname -s)}
-  silent=$(sed 's/\..*//' "$errors/silent-hosts")  # short names: node3.cluster.local is node3
+  silent=$(<"$errors/silent-hosts")  # short names (silent_hosts)
   for node in $(scontrol show hostnames "$SLURM_JOB_NODELIST"); do
     # The heartbeat names the ranks' host names (MPI's processor name); a
     # site's NodeName need not be one, so the node's NodeHostName counts too.
