@@ -86,6 +86,9 @@ nlohmann::json run_allreduce(const Options& o, dist::Communicator& comm);
 // fp32 library's square ("fp32_floor_library"); "bf16_gflops_*" oneDNN's.
 nlohmann::json run_gemm(const Options& o, dist::Communicator& comm);
 nlohmann::json run_gru(const Options& o, dist::Communicator& comm);
+// The attention stage alone (model/attend.h): fused fp32 (and bf16) against
+// ATen op by op, taking turns (bench/attend_bench.cpp).
+nlohmann::json run_attend(const Options& o, dist::Communicator& comm);
 // oneDNN's lbr_gru primitive, bidirectional, forward and backward timed
 // apart at this batch ({"error": ...} where oneDNN refuses it).
 nlohmann::json run_lbr_gru(const Options& o, int64_t batch, bool bf16);

@@ -161,7 +161,8 @@ constexpr const char* kUsage = R"(Usage: mpirun -np R distgru-bench --suite S[,S
 
 Suites: train (training throughput, gradient-sync share, evaluation throughput,
 peak memory), io (HDF5 shard read), allreduce (distgru's gradient path vs bare
-MPI_Allreduce), gemm (the BLAS floor), gru (the encoder alone, fast vs ATen).
+MPI_Allreduce), gemm (the BLAS floor), gru (the encoder alone, fast vs ATen),
+attend (the attention stage alone, fused vs ATen op by op).
 
 Options:
   --json FILE        write the results here (default: stdout, rank 0)
@@ -222,6 +223,7 @@ int main(int argc, char** argv) {
       else if (suite == "allreduce") out["allreduce"] = bench::run_allreduce(options, *comm);
       else if (suite == "gemm") out["gemm"] = bench::run_gemm(options, *comm);
       else if (suite == "gru") out["gru"] = bench::run_gru(options, *comm);
+      else if (suite == "attend") out["attend"] = bench::run_attend(options, *comm);
       else throw cli::UsageError("distgru-bench: unknown suite " + suite);
     }
     out["peak_rss_mb_max_rank"] = bench::max_over_ranks(*comm, bench::peak_rss_mb());

@@ -232,6 +232,20 @@ def main(out):
             elif isinstance(v, dict) and v.get("error"):
                 print(f"| {name} | refused: {v['error']} | | |")
         extra["gru_alone"] = g
+    if gru and gru.get("attend"):
+        a = gru["attend"]
+        print(f"\nThe attention stage alone (model/attend.h), batch {a['batch_per_rank']}, 1 thread, the variants "
+              "taking turns, milliseconds median (min–max):\n")
+        print("| variant | forward | backward | total | × ATen op by op |")
+        print("|---|---|---|---|---|")
+        total = {n: v["forward_seconds"]["median"] + v["backward_seconds"]["median"]
+                 for n, v in a.items() if isinstance(v, dict) and "forward_seconds" in v}
+        for name, t in total.items():
+            f, b = a[name]["forward_seconds"], a[name]["backward_seconds"]
+            print(f"| {name} | {1e3 * f['median']:.1f} ({1e3 * f['min']:.1f}–{1e3 * f['max']:.1f}) "
+                  f"| {1e3 * b['median']:.1f} ({1e3 * b['min']:.1f}–{1e3 * b['max']:.1f}) | {1e3 * t:.1f} "
+                  f"| {total['aten'] / t:.2f} |")
+        extra["attend_alone"] = a
     for name in ("probe", "2x1"):
         io = (probe if name == "probe" else runs.get("2x1", {})).get("io")
         if io:

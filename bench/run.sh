@@ -126,8 +126,10 @@ run_distgru 2x1 2 1 train,io,allreduce
 # run records a fallback to fp32 elsewhere, and the report says so.
 run_distgru 2x1_bf16 2 1 train --precision bf16
 # The GRU alone at one rank's batch of the 2-rank run: every way distgru
-# can run its products, ATen's GRU and oneDNN's lbr_gru (bench/gru_bench.cpp).
-run_distgru gru 1 1 gru --batch 64
+# can run its products, ATen's GRU and oneDNN's lbr_gru (bench/gru_bench.cpp);
+# then the attention stage alone, fused against ATen op by op
+# (bench/attend_bench.cpp).
+run_distgru gru 1 1 gru,attend --batch 64
 # What flushing denormals to zero buys (runtime/process_settings.h), in the same run.
 run_distgru 2x1_denormals 2 1 train --keep-denormals
 # A/B against another build, alternating so that both see the same load.

@@ -1,7 +1,7 @@
 #include "model/attention_gru.h"
 
 #include "common/error.h"
-#include "model/dense.h"
+#include "model/attend.h"
 #include "model/fast_gru.h"
 
 namespace distgru::model {
@@ -48,19 +48,12 @@ ModelOutput AttentionGRUImpl::forward(const torch::Tensor& tokens, const torch::
   }
   auto states = encode(embedded);                                // [B,T,2H]
   if (drop) states = dropout(states, config_.dropout.encoder, states.sizes(), noise_);
-  // The attention MLP's first layer is the largest product after the GRU's:
-  // on the CPU it runs as the GRU's do (dense.h), in the configured precision.
-  const auto hidden = config_.fast_gru
-                          ? dense(states, attention_hidden_->weight, attention_hidden_->bias, config_.precision)
-                          : attention_hidden_->forward(states);
-  auto scores = attention_score_->forward(torch::relu(hidden)).squeeze(-1);  // [B,T]
-  if (config_.mask_padding) {
-    // A large finite negative rather than -inf: a row of only padding then gets
-    // uniform weights instead of NaN.
-    scores = scores.masked_fill(tokens.eq(config_.pad_id), -1e9);
-  }
-  auto weights = torch::softmax(scores, /*dim=*/1);              // [B,T]
-  auto context = torch::bmm(weights.unsqueeze(1), states).squeeze(1);  // [B,2H]
+  // On the CPU the whole stage runs review by review in one function
+  // (attend.h), its products in the configured precision.
+  const AttentionParameters attention{attention_hidden_->weight, attention_hidden_->bias,
+                                      attention_score_->weight, attention_score_->bias};
+  auto [context, weights] = attend(states, config_.mask_padding ? tokens.eq(config_.pad_id) : torch::Tensor(),
+                                   attention, config_.precision, /*fused=*/config_.fast_gru);
   if (drop) context = dropout(context, config_.dropout.output, context.sizes(), noise_);
   return {classifier_->forward(context), weights, looked_up};
 }
