@@ -115,7 +115,8 @@ void run_forward(const Tensor& x1, const std::array<Tensor, 2>& w_ih_t,
     // every step (measured: 127 against 105 GFLOP/s for the step's GEMM).
     auto w_hh_t = w[d].w_hh.t().contiguous();
     if (bf16) w_hh_t = bfloat16_copy(w_hh_t);
-    Tensor dir_states_bf16 = bf16 ? states_bf16.select(0, d) : Tensor();
+    uint16_t* states_bf16_d = bf16 ? bf16_data(states_bf16.select(0, d)) : nullptr;
+    const StepProduct recurrent_product(w_hh_t, B, /*lda=*/H, /*accumulate=*/false);  // gh = h_prev W_hh^T
     auto gh = torch::empty({B, 3 * H}, out.options());
     auto gi = torch::empty({kBlockSteps * B, 3 * H}, out.options());  // one block, time-ordered rows
     const T* b_ih = w[d].b_ih.template data_ptr<T>();
@@ -136,7 +137,8 @@ void run_forward(const Tensor& x1, const std::array<Tensor, 2>& w_ih_t,
       }
       const int64_t t = time_of(d, s, steps);
       prefetch_rows(out_d + t * 2 * H, B, H, steps * 2 * H, true);
-      gru_product(bf16 ? dir_states_bf16[s] : dir_states[s], w_hh_t, gh, /*accumulate=*/false);
+      recurrent_product(bf16 ? static_cast<const void*>(states_bf16_d + s * step_states) : states_d + s * step_states,
+                        gh);
       T* g = gates_d + s * step_gates;
       step_forward<T>(B, H, gi.template data_ptr<T>() + (t - t_lo) * B * 3 * H, 3 * H,
                       gh.template data_ptr<T>(), b_ih, b_hh, states_d + s * step_states, g, g + B * H,
@@ -144,14 +146,15 @@ void run_forward(const Tensor& x1, const std::array<Tensor, 2>& w_ih_t,
                       steps * 2 * H);
       if (bf16) {
         to_bfloat16(reinterpret_cast<const float*>(states_d + (s + 1) * step_states), H,
-                    bf16_data(dir_states_bf16[s + 1]), H, B, H);
+                    states_bf16_d + (s + 1) * step_states, H, B, H);
       }
     }
   });
 }
 
 // The gradients backward makes, per direction d: dx[d] the input's through
-// this direction ([T*B, E], time-major; the caller adds the two), dw_ih1[d]
+// this direction ([T*B, E_pad], time-major, E of padded_width(E) columns
+// used; the caller adds the two), dw_ih1[d]
 // = x1^T dgi ([E+1, 3H]: W_ih's gradient transposed, then b_ih's as the
 // last row, from x1's ones column), dw_hh[d] = h_prev^T dgh ([H, 3H], W_hh's
 // transposed) and db_hn[d] ([H], the n gate's b_hh gradient, the sum of
@@ -163,7 +166,7 @@ struct GruGrads {
   Tensor dx, dw_ih1, dw_hh, db_hn;  // leading dimension 2: the direction
 };
 
-// w_ih[d]: [3H, E] (bfloat16 in bf16); w_hh[d]: [3H, H] (bfloat16 in bf16);
+// w_ih[d]: [3H, E_pad], zero-padded (bfloat16 in bf16); w_hh[d]: [3H, H] (bfloat16 in bf16);
 // states_bf16 as run_forward's. The step kernel writes each step's dgi and
 // dgh in float into the block buffers (in bf16, into one step's float rows
 // that are copied to bfloat16 block rows at once); every kBlockSteps steps
@@ -175,6 +178,7 @@ void run_backward(const Tensor& dy, const Tensor& x1, const std::array<Tensor, 2
   const int64_t steps = gates.size(1), B = gates.size(3), H = gates.size(4);
   const bool bf16 = states_bf16.defined();
   for_each_direction([&](int d) {
+    const StepProduct recurrent_product(w_hh[d], B, /*lda=*/3 * H, /*accumulate=*/true);  // carry += dgh W_hh
     auto dh_next = torch::zeros({B, H}, dy.options());
     auto carry = torch::empty({B, H}, dy.options());
     const T* gates_d = gates.select(0, d).template data_ptr<T>();
@@ -219,7 +223,8 @@ void run_backward(const Tensor& dy, const Tensor& x1, const std::array<Tensor, 2
         }
         if (s == 0) break;  // h0 is a constant zero: its gradient is not needed
         prefetch_rows(dy_d + time_of(d, s - 1, steps) * 2 * H, B, H, steps * 2 * H, false);
-        gru_product(dgh.narrow(0, (s - s_lo) * B, B), w_hh[d], carry, /*accumulate=*/true);
+        recurrent_product(static_cast<const char*>(dgh.data_ptr()) + (s - s_lo) * B * 3 * H * dgh.element_size(),
+                          carry);
         std::swap(dh_next, carry);
       }
       // The block's share of the large products, while dgi and dgh are in cache.
@@ -234,6 +239,38 @@ void run_backward(const Tensor& dy, const Tensor& x1, const std::array<Tensor, 2
                   /*accumulate=*/!first);
     }
   });
+}
+
+// The input's gradient has E columns (the embedding's width, 100 for the
+// tutorial), which the dx products make as dgi [rows, 3H] x W_ih [3H, E]: a
+// width that is not a whole number of AVX-512 vectors leaves oneDNN a
+// masked tail in every row. Padded with zero columns of W_ih to a multiple
+// of 16 they run as full vectors: [512 x 384] x [384 x 100] at 93 GFLOP/s,
+// x [384 x 112] at 111 (AMD EPYC, one thread, hot cache).
+int64_t padded_width(int64_t E) { return (E + 15) / 16 * 16; }
+
+// dx: [2, T*B, ld] (per direction, time-major, E of ld columns used) ->
+// [B, T, E], the two directions' sum in the layout the embedding's backward
+// reads: one pass, where an add and then the embedding's transposing copy
+// made two.
+template <typename T>
+Tensor sum_directions_batch_first(const Tensor& dx, int64_t steps, int64_t B, int64_t E) {
+  auto out = torch::empty({B, steps, E}, dx.options());
+  const int64_t ld = dx.size(2);
+  const T* forward = dx.data_ptr<T>();
+  const T* reverse = forward + dx.stride(0);
+  T* o = out.data_ptr<T>();
+  at::parallel_for(0, steps, 16, [&](int64_t lo, int64_t hi) {
+    for (int64_t t = lo; t < hi; ++t) {
+      for (int64_t b = 0; b < B; ++b) {
+        const T* x0 = forward + (t * B + b) * ld;
+        const T* x1 = reverse + (t * B + b) * ld;
+        T* y = o + (b * steps + t) * E;
+        for (int64_t k = 0; k < E; ++k) y[k] = x0[k] + x1[k];
+      }
+    }
+  });
+  return out;
 }
 
 class FastGRUFunction : public torch::autograd::Function<FastGRUFunction> {
@@ -293,15 +330,26 @@ class FastGRUFunction : public torch::autograd::Function<FastGRUFunction> {
     const bool bf16 = ctx->saved_data["bf16"].toBool();
     const auto states_bf16 = ctx->saved_data["states_bf16"].toTensor();
     auto dy = grad_out[0].contiguous();  // [B, T, 2H]
-    std::array<Tensor, 2> w_ih{saved[0].contiguous(), saved[2].contiguous()};
+    const bool need_dx = ctx->needs_input_grad(0);
+    const int64_t E_pad = padded_width(E);
+    // W_ih only makes dx here: zero columns pad its width (padded_width).
+    std::array<Tensor, 2> w_ih{saved[0], saved[2]};
+    for (auto& w : w_ih) {
+      if (E_pad == E) {
+        w = w.contiguous();
+        continue;
+      }
+      auto padded = torch::zeros({3 * H, E_pad}, w.options());
+      padded.narrow(1, 0, E).copy_(w);
+      w = padded;
+    }
     std::array<Tensor, 2> w_hh{saved[1].contiguous(), saved[3].contiguous()};
     if (bf16) {
       for (auto& w : w_ih) w = bfloat16_copy(w);
       for (auto& w : w_hh) w = bfloat16_copy(w);
     }
-    const bool need_dx = ctx->needs_input_grad(0);
     GruGrads g;
-    if (need_dx) g.dx = torch::empty({2, T * B, E}, dy.options());
+    if (need_dx) g.dx = torch::empty({2, T * B, E_pad}, dy.options());
     g.dw_ih1 = torch::empty({2, E + 1, 3 * H}, dy.options());
     g.dw_hh = torch::empty({2, H, 3 * H}, dy.options());
     g.db_hn = torch::empty({2, H}, dy.options());
@@ -310,7 +358,11 @@ class FastGRUFunction : public torch::autograd::Function<FastGRUFunction> {
     });
 
     variable_list grads(10);  // the last for the bf16 flag: none
-    if (need_dx) grads[0] = (g.dx[0] + g.dx[1]).view({T, B, E}).transpose(0, 1);
+    if (need_dx) {
+      AT_DISPATCH_FLOATING_TYPES(dy.scalar_type(), "fast_gru_dx", [&] {
+        grads[0] = sum_directions_batch_first<scalar_t>(g.dx, T, B, E);
+      });
+    }
     for (int d = 0; d < 2; ++d) {
       const auto dw_ih1 = g.dw_ih1.select(0, d);  // [E + 1, 3H]
       const auto db_ih = dw_ih1.select(0, E);

@@ -45,6 +45,33 @@ void gru_product(const torch::Tensor& a, const torch::Tensor& b, torch::Tensor& 
   }
 }
 
+StepProduct::StepProduct(const torch::Tensor& b, int64_t m, int64_t lda, bool accumulate)
+    : b_(b), m_(m), lda_(lda), accumulate_(accumulate) {
+  DISTGRU_CHECK(b.dim() == 2 && b.is_contiguous(), "StepProduct: b must be a contiguous [k, n] tensor");
+  const bool bf16 = b.scalar_type() == torch::kBFloat16;
+  if (bf16 || (b.scalar_type() == torch::kFloat && gemm_mode().load(std::memory_order_relaxed) == GruGemm::kOneDnn)) {
+    GemmShape s;
+    s.m = m;
+    s.k = b.size(0);
+    s.n = b.size(1);
+    s.lda = lda;
+    s.ldb = s.n;
+    s.ldc = s.n;
+    s.accumulate = accumulate;
+    s.input = bf16 ? GemmInput::kBFloat16 : GemmInput::kFloat32;
+    packed_.emplace(s, b.data_ptr());
+  }
+}
+
+void StepProduct::operator()(const void* a, torch::Tensor& out) const {
+  if (packed_) {
+    packed_->multiply(a, out.data_ptr<float>());
+    return;
+  }
+  const auto rows = torch::from_blob(const_cast<void*>(a), {m_, b_.size(0)}, {lda_, 1}, b_.options());
+  gru_product(rows, b_, out, accumulate_);
+}
+
 // fast_gru.h's mode and precision choices, made here beside the products.
 GruGemm fast_gru_gemm() { return gemm_mode().load(); }
 

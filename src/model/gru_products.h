@@ -5,6 +5,10 @@
 
 #include <torch/torch.h>
 
+#include <optional>
+
+#include "model/onednn_gemm.h"
+
 namespace distgru::model {
 
 // out[m,n] = a[m,k] b[k,n] (+ out when accumulate). bfloat16 operands (the
@@ -15,5 +19,25 @@ namespace distgru::model {
 // mode) through ATen. out: float for
 // bfloat16 operands, else their type.
 void gru_product(const torch::Tensor& a, const torch::Tensor& b, torch::Tensor& out, bool accumulate);
+
+// The recurrence's product, out = a b (+ out when accumulate), with one b
+// for a whole pass (W_hh or its transpose: T calls per direction). a comes
+// as raw rows, so that no tensor view is made per step; in oneDNN mode and
+// in bf16, b is packed once (PackedProduct, onednn_gemm.h), otherwise each
+// call is gru_product's. b: contiguous [k, n] (bfloat16 in bf16), kept by
+// reference: it must not change while this lives. a: [m, k] of b's dtype,
+// row-major, row stride lda. out: contiguous [m, n], float (b's dtype in
+// float64).
+class StepProduct {
+ public:
+  StepProduct(const torch::Tensor& b, int64_t m, int64_t lda, bool accumulate);
+  void operator()(const void* a, torch::Tensor& out) const;
+
+ private:
+  torch::Tensor b_;
+  int64_t m_, lda_;
+  bool accumulate_;
+  std::optional<PackedProduct> packed_;
+};
 
 }  // namespace distgru::model

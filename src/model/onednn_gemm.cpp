@@ -82,7 +82,8 @@ dnnl::engine& cpu_engine() {
   return engine;
 }
 
-using Key = std::tuple<int64_t, int64_t, int64_t, bool, bool, int64_t, int64_t, int64_t, bool, int>;
+// The shape, and whether B is packed (PackedProduct).
+using Key = std::tuple<int64_t, int64_t, int64_t, bool, bool, int64_t, int64_t, int64_t, bool, int, bool>;
 
 struct KeyHash {
   size_t operator()(const Key& k) const {
@@ -101,12 +102,13 @@ struct Prepared {
   memory a, b, c;
 };
 
-Prepared prepare(const GemmShape& s) {
+Prepared prepare(const GemmShape& s, bool packed_b) {
   const auto type = s.input == GemmInput::kBFloat16 ? memory::data_type::bf16 : memory::data_type::f32;
   const memory::desc a({s.m, s.k}, type,
                        s.a_transposed ? memory::dims{1, s.lda} : memory::dims{s.lda, 1});
-  const memory::desc b({s.k, s.n}, type,
-                       s.b_transposed ? memory::dims{1, s.ldb} : memory::dims{s.ldb, 1});
+  const memory::desc b = packed_b ? memory::desc({s.k, s.n}, type, memory::format_tag::any)
+                                  : memory::desc({s.k, s.n}, type,
+                                                 s.b_transposed ? memory::dims{1, s.ldb} : memory::dims{s.ldb, 1});
   const memory::desc c({s.m, s.n}, memory::data_type::f32, memory::dims{s.ldc, 1});
   dnnl::primitive_attr attr;
   if (s.accumulate) {
@@ -116,8 +118,34 @@ Prepared prepare(const GemmShape& s) {
   }
   auto& engine = cpu_engine();
   const dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(a, b, c), attr, engine);
-  return Prepared{dnnl::matmul(pd), memory(a, engine, nullptr), memory(b, engine, nullptr),
+  // A packed B gets its own buffer in the layout the primitive chose.
+  return Prepared{dnnl::matmul(pd), memory(a, engine, nullptr),
+                  packed_b ? memory(pd.weights_desc(), engine) : memory(b, engine, nullptr),
                   memory(c, engine, nullptr)};
+}
+
+Prepared prepare_checked(const GemmShape& s, bool packed_b) {
+  try {
+    return prepare(s, packed_b);
+  } catch (const dnnl::error& e) {
+    DISTGRU_FAIL(std::string("oneDNN cannot multiply [") + std::to_string(s.m) + "x" + std::to_string(s.k) +
+                 "]x[" + std::to_string(s.k) + "x" + std::to_string(s.n) + "] in " +
+                 (s.input == GemmInput::kBFloat16 ? "bf16" : "fp32") + " on this CPU (" + onednn_isa() +
+                 "): " + e.what());
+  }
+}
+
+dnnl::stream& thread_stream() {
+  thread_local dnnl::stream stream(cpu_engine());
+  return stream;
+}
+
+void execute(Prepared& p, const void* a, float* c) {
+  p.a.set_data_handle(const_cast<void*>(a));
+  p.c.set_data_handle(c);
+  auto& stream = thread_stream();
+  p.product.execute(stream, {{DNNL_ARG_SRC, p.a}, {DNNL_ARG_WEIGHTS, p.b}, {DNNL_ARG_DST, p.c}});
+  stream.wait();
 }
 
 }  // namespace
@@ -147,27 +175,31 @@ std::string onednn_isa() {
 
 void onednn_gemm(const GemmShape& s, const void* a, const void* b, float* c) {
   thread_local std::unordered_map<Key, Prepared, KeyHash> cache;
-  thread_local dnnl::stream stream(cpu_engine());
   const Key key{s.m, s.n, s.k, s.a_transposed, s.b_transposed, s.lda, s.ldb, s.ldc, s.accumulate,
-                static_cast<int>(s.input)};
+                static_cast<int>(s.input), false};
   auto it = cache.find(key);
-  if (it == cache.end()) {
-    try {
-      it = cache.emplace(key, prepare(s)).first;
-    } catch (const dnnl::error& e) {
-      DISTGRU_FAIL(std::string("oneDNN cannot multiply [") + std::to_string(s.m) + "x" +
-                   std::to_string(s.k) + "]x[" + std::to_string(s.k) + "x" + std::to_string(s.n) +
-                   "] in " + (s.input == GemmInput::kBFloat16 ? "bf16" : "fp32") + " on this CPU (" +
-                   onednn_isa() + "): " + e.what());
-    }
-  }
+  if (it == cache.end()) it = cache.emplace(key, prepare_checked(s, /*packed_b=*/false)).first;
   Prepared& p = it->second;
-  p.a.set_data_handle(const_cast<void*>(a));
   p.b.set_data_handle(const_cast<void*>(b));
-  p.c.set_data_handle(c);
-  p.product.execute(stream, {{DNNL_ARG_SRC, p.a}, {DNNL_ARG_WEIGHTS, p.b}, {DNNL_ARG_DST, p.c}});
+  execute(p, a, c);
+}
+
+struct PackedProduct::Impl {
+  Prepared prepared;  // its own: multiply() sets the handles of a and c
+};
+
+PackedProduct::PackedProduct(const GemmShape& shape, const void* b) {
+  DISTGRU_CHECK(!shape.b_transposed, "PackedProduct: b must be row-major [k, n]");
+  impl_ = std::make_unique<Impl>(Impl{prepare_checked(shape, /*packed_b=*/true)});
+  const auto type = shape.input == GemmInput::kBFloat16 ? memory::data_type::bf16 : memory::data_type::f32;
+  memory plain(memory::desc({shape.k, shape.n}, type, memory::dims{shape.ldb, 1}), cpu_engine(),
+               const_cast<void*>(b));
+  auto& stream = thread_stream();
+  dnnl::reorder(plain, impl_->prepared.b).execute(stream, plain, impl_->prepared.b);
   stream.wait();
 }
+
+void PackedProduct::multiply(const void* a, float* c) const { execute(impl_->prepared, a, c); }
 
 #else  // built without oneDNN
 
@@ -178,7 +210,17 @@ void onednn_gemm(const GemmShape&, const void*, const void*, float*) {
   DISTGRU_FAIL("distgru was built without oneDNN (install libdnnl-dev and rebuild)");
 }
 
+struct PackedProduct::Impl {};
+PackedProduct::PackedProduct(const GemmShape&, const void*) {
+  DISTGRU_FAIL("distgru was built without oneDNN (install libdnnl-dev and rebuild)");
+}
+void PackedProduct::multiply(const void*, float*) const {}
+
 #endif
+
+PackedProduct::~PackedProduct() = default;
+PackedProduct::PackedProduct(PackedProduct&&) noexcept = default;
+PackedProduct& PackedProduct::operator=(PackedProduct&&) noexcept = default;
 
 namespace {
 

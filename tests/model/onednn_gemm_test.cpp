@@ -1,6 +1,7 @@
 // model/onednn_gemm.h's tensor form: the layout of each operand is read from
 // its strides (row-major, column-major, padded rows), accumulation adds, and
-// operands it cannot read are refused with a message rather than misread.
+// operands it cannot read are refused with a message rather than misread;
+// PackedProduct multiplies by the B it packed.
 
 #include "model/onednn_gemm.h"
 
@@ -27,6 +28,42 @@ TEST(OnednnProduct, ReadsEachOperandsLayoutFromItsStrides) {
     onednn_product(left, right, out, /*accumulate=*/true);
     EXPECT_TRUE(torch::allclose(out, 2 * want, 1e-5, 1e-5)) << "accumulate";
   }
+}
+
+// PackedProduct: B reordered once at construction gives the plain
+// product's values on every call (a with a row stride wider than its row,
+// accumulation), and later changes to B's memory are not seen.
+TEST(PackedProduct, MultipliesByTheBItWasGiven) {
+  if (!onednn_available()) GTEST_SKIP() << "built without oneDNN";
+  torch::manual_seed(12);
+  const int64_t m = 6, k = 40, n = 48;  // wide enough for a blocked layout
+  auto b = torch::randn({k, n});
+  const auto a = torch::randn({m, k + 3}).narrow(1, 0, k);
+  const auto want = torch::mm(a, b);
+  GemmShape s;
+  s.m = m;
+  s.k = k;
+  s.n = n;
+  s.lda = k + 3;
+  s.ldb = n;
+  s.ldc = n;
+  for (bool accumulate : {false, true}) {
+    s.accumulate = accumulate;
+    const PackedProduct product(s, b.data_ptr<float>());
+    auto out = torch::full({m, n}, 1.0f);
+    product.multiply(a.data_ptr<float>(), out.data_ptr<float>());
+    product.multiply(a.data_ptr<float>(), out.data_ptr<float>());
+    const auto expected = accumulate ? 1 + 2 * want : want;
+    EXPECT_TRUE(torch::allclose(out, expected, 1e-5, 1e-5)) << "accumulate " << accumulate;
+  }
+  s.accumulate = false;
+  const PackedProduct product(s, b.data_ptr<float>());
+  b.zero_();
+  auto out = torch::empty({m, n});
+  product.multiply(a.data_ptr<float>(), out.data_ptr<float>());
+  EXPECT_TRUE(torch::allclose(out, want, 1e-5, 1e-5)) << "the packed copy, not b's memory, is multiplied";
+  s.b_transposed = true;
+  EXPECT_THROW(PackedProduct(s, b.data_ptr<float>()), Error);
 }
 
 TEST(OnednnProduct, RefusesWhatItCannotRead) {
