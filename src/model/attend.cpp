@@ -4,9 +4,11 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <vector>
 
 #include "common/error.h"
+#include "model/fast_gru.h"
 #include "model/onednn_gemm.h"
 
 namespace distgru::model {
@@ -147,7 +149,7 @@ class AttendFunction : public torch::autograd::Function<AttendFunction> {
         // hidden = b1 + S W1^T: W1 [A, D] is the transposed storage of [D, A].
         product(d.T, d.A, d.D, operand(S, d.T * d.D, bf16, states_bf16), d.D, false, w1s.data_ptr(), d.D,
                 true, Hb, /*accumulate=*/true, bf16);
-        float top = kPaddedScore;
+        float top = -std::numeric_limits<float>::infinity();
         for (int64_t t = 0; t < d.T; ++t) {
           const float* h = Hb + t * d.A;
           float s = b2;
@@ -197,10 +199,11 @@ class AttendFunction : public torch::autograd::Function<AttendFunction> {
     for_review_chunks(d.B, chunks, [&](int64_t chunk, int64_t lo, int64_t hi) {
       std::vector<uint16_t> states_bf16, dh_bf16;
       std::vector<float> ds(d.T), dh(d.T * d.A);
-      float* db1 = d_b1.data_ptr<float>() + chunk * d.A;
-      float* dw2 = d_w2.data_ptr<float>() + chunk * d.A;
+      // The chunk's sums stay in its own memory until the end: the chunks'
+      // rows of d_b1, d_w2 and d_b2 share cache lines.
+      std::vector<float> db1(d.A, 0.0f), dw2(d.A, 0.0f);
+      float db2 = 0;
       float* dw1 = d_w1.data_ptr<float>() + chunk * d.A * d.D;
-      float& db2 = d_b2.data_ptr<float>()[chunk];
       for (int64_t b = lo; b < hi; ++b) {
         const float* S = S_all + b * d.T * d.D;
         const float* dc = dc_all + b * d.D;
@@ -217,7 +220,7 @@ class AttendFunction : public torch::autograd::Function<AttendFunction> {
         for (int64_t t = 0; t < d.T; ++t) {
           ds[t] = pad && pad[b * d.T + t] ? 0.0f : w[t] * (ds[t] - mean);
         }
-        score_layer_backward(Hb, ds.data(), v2, d.T, d.A, dh.data(), dw2, db1, db2);
+        score_layer_backward(Hb, ds.data(), v2, d.T, d.A, dh.data(), dw2.data(), db1.data(), db2);
         const void* dh_op = operand(dh.data(), d.T * d.A, bf16, dh_bf16);
         // W1's gradient, dh^T S ([A, T] x [T, D]; dh [T, A] is its transposed storage).
         product(d.A, d.D, d.T, dh_op, d.A, true, operand(S, d.T * d.D, bf16, states_bf16), d.D, false,
@@ -227,6 +230,9 @@ class AttendFunction : public torch::autograd::Function<AttendFunction> {
         product(d.T, d.D, d.A, dh_op, d.A, false, w1s.data_ptr(), d.D, false, dS, /*accumulate=*/false, bf16);
         add_scaled_rows(w, dc, d.T, d.D, dS, /*y_ld=*/d.D, /*x_ld=*/0);  // dS_t += w_t dc
       }
+      std::copy(db1.begin(), db1.end(), d_b1.data_ptr<float>() + chunk * d.A);
+      std::copy(dw2.begin(), dw2.end(), d_w2.data_ptr<float>() + chunk * d.A);
+      d_b2.data_ptr<float>()[chunk] = db2;
     });
     return {d_states,         d_w1.sum(0),   d_b1.sum(0), d_w2.sum(0).unsqueeze(0),
             d_b2.sum(0).view({1}), Tensor(), Tensor()};
@@ -253,22 +259,30 @@ Attended attend(const torch::Tensor& states, const torch::Tensor& padding, const
                 Precision precision, bool fused) {
   DISTGRU_CHECK(states.dim() == 3 && states.size(0) > 0 && states.size(1) > 0,
                 "attend: states must be a non-empty [batch, time, features] tensor");
-  const int64_t D = states.size(2), A = p.w1.size(0);
-  DISTGRU_CHECK(p.w1.dim() == 2 && p.w1.size(1) == D && p.b1.numel() == A &&
-                    p.w2.sizes() == torch::IntArrayRef({1, A}) && p.b2.numel() == 1,
+  const int64_t D = states.size(2);
+  const int64_t A = p.w1.dim() == 2 ? p.w1.size(0) : -1;
+  DISTGRU_CHECK(p.w1.dim() == 2 && p.w1.size(1) == D && p.b1.sizes() == torch::IntArrayRef({A}) &&
+                    p.w2.sizes() == torch::IntArrayRef({1, A}) && p.b2.sizes() == torch::IntArrayRef({1}),
                 "attend: parameters do not fit states of " + std::to_string(D) + " features (w1 [A, " +
                     std::to_string(D) + "], b1 [A], w2 [1, A], b2 [1])");
+  for (const auto* t : {&p.w1, &p.b1, &p.w2, &p.b2}) {
+    DISTGRU_CHECK(t->scalar_type() == states.scalar_type() && t->device() == states.device(),
+                  "attend: parameters must have the states' dtype and device");
+  }
   DISTGRU_CHECK(!padding.defined() || (padding.scalar_type() == torch::kBool &&
                                        padding.sizes() == states.sizes().slice(0, 2)),
                 "attend: padding must be a bool [batch, time] mask");
-  if (!fused || !fused_applies(states)) {
-    DISTGRU_CHECK(precision == Precision::kFloat32 || !states.device().is_cpu(),
-                  "attend: bf16 products need oneDNN and float32 CPU tensors");
+  if (!fused) return attend_reference(states, padding, p);  // float32 products, whatever precision says
+  const bool bf16 = precision == Precision::kBFloat16;
+  if (!fused_applies(states)) {
+    DISTGRU_CHECK(!bf16 || !states.device().is_cpu(), "attend: bf16 products need oneDNN and float32 CPU tensors");
     return attend_reference(states, padding, p);
   }
+  DISTGRU_CHECK(!bf16 || effective_precision(precision) == Precision::kBFloat16,
+                "attend: bf16 products are not available here (see effective_precision)");
   const auto out = AttendFunction::apply(states, p.w1, p.b1, p.w2, p.b2,
                                          padding.defined() ? padding.contiguous() : torch::empty({0}, torch::kBool),
-                                         precision == Precision::kBFloat16);
+                                         bf16);
   return {out[0], out[1]};
 }
 

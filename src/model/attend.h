@@ -43,10 +43,13 @@ struct Attended {
 // states: [B, T, 2H]; padding: bool [B, T], true where the token is padding
 // (its score becomes -1e9 before the softmax: a row of only padding gets
 // uniform weights, not NaN), or undefined for no mask. Differentiable in
-// states and the four parameters (context and weights both). fused: use
-// the review-by-review function where it applies (float32 CPU tensors and
-// oneDNN). precision bf16 must be one effective_precision (fast_gru.h)
-// keeps. Throws distgru::Error on shapes that do not fit.
+// states and the four parameters (context and weights both), which must
+// have the states' dtype and device. fused: use the review-by-review
+// function where it applies (float32 CPU tensors and oneDNN); fused = false
+// is attend_reference, in float32 whatever precision says (the ATen path,
+// --aten-gru). A fused bf16 must be one effective_precision (fast_gru.h)
+// keeps. Throws distgru::Error on shapes, dtypes or devices that do not
+// fit, and on bf16 where it cannot run.
 Attended attend(const torch::Tensor& states, const torch::Tensor& padding, const AttentionParameters& p,
                 Precision precision, bool fused = true);
 

@@ -116,7 +116,7 @@ void run_forward(const Tensor& x1, const std::array<Tensor, 2>& w_ih_t,
     auto w_hh_t = w[d].w_hh.t().contiguous();
     if (bf16) w_hh_t = bfloat16_copy(w_hh_t);
     uint16_t* states_bf16_d = bf16 ? bf16_data(states_bf16.select(0, d)) : nullptr;
-    const StepProduct recurrent_product(w_hh_t, B, /*lda=*/H, /*accumulate=*/false);  // gh = h_prev W_hh^T
+    StepProduct recurrent_product(w_hh_t, B, /*lda=*/H, /*accumulate=*/false);  // gh = h_prev W_hh^T
     auto gh = torch::empty({B, 3 * H}, out.options());
     auto gi = torch::empty({kBlockSteps * B, 3 * H}, out.options());  // one block, time-ordered rows
     const T* b_ih = w[d].b_ih.template data_ptr<T>();
@@ -178,7 +178,7 @@ void run_backward(const Tensor& dy, const Tensor& x1, const std::array<Tensor, 2
   const int64_t steps = gates.size(1), B = gates.size(3), H = gates.size(4);
   const bool bf16 = states_bf16.defined();
   for_each_direction([&](int d) {
-    const StepProduct recurrent_product(w_hh[d], B, /*lda=*/3 * H, /*accumulate=*/true);  // carry += dgh W_hh
+    StepProduct recurrent_product(w_hh[d], B, /*lda=*/3 * H, /*accumulate=*/true);  // carry += dgh W_hh
     auto dh_next = torch::zeros({B, H}, dy.options());
     auto carry = torch::empty({B, H}, dy.options());
     const T* gates_d = gates.select(0, d).template data_ptr<T>();
@@ -335,6 +335,7 @@ class FastGRUFunction : public torch::autograd::Function<FastGRUFunction> {
     // W_ih only makes dx here: zero columns pad its width (padded_width).
     std::array<Tensor, 2> w_ih{saved[0], saved[2]};
     for (auto& w : w_ih) {
+      if (!need_dx) break;  // unused
       if (E_pad == E) {
         w = w.contiguous();
         continue;
@@ -345,7 +346,9 @@ class FastGRUFunction : public torch::autograd::Function<FastGRUFunction> {
     }
     std::array<Tensor, 2> w_hh{saved[1].contiguous(), saved[3].contiguous()};
     if (bf16) {
-      for (auto& w : w_ih) w = bfloat16_copy(w);
+      if (need_dx) {
+        for (auto& w : w_ih) w = bfloat16_copy(w);
+      }
       for (auto& w : w_hh) w = bfloat16_copy(w);
     }
     GruGrads g;

@@ -63,7 +63,7 @@ StepProduct::StepProduct(const torch::Tensor& b, int64_t m, int64_t lda, bool ac
   }
 }
 
-void StepProduct::operator()(const void* a, torch::Tensor& out) const {
+void StepProduct::operator()(const void* a, torch::Tensor& out) {
   if (packed_) {
     packed_->multiply(a, out.data_ptr<float>());
     return;

@@ -31,7 +31,8 @@ void gru_product(const torch::Tensor& a, const torch::Tensor& b, torch::Tensor& 
 class StepProduct {
  public:
   StepProduct(const torch::Tensor& b, int64_t m, int64_t lda, bool accumulate);
-  void operator()(const void* a, torch::Tensor& out) const;
+  // One thread at a time (PackedProduct::multiply).
+  void operator()(const void* a, torch::Tensor& out);
 
  private:
   torch::Tensor b_;

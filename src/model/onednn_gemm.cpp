@@ -199,7 +199,7 @@ PackedProduct::PackedProduct(const GemmShape& shape, const void* b) {
   stream.wait();
 }
 
-void PackedProduct::multiply(const void* a, float* c) const { execute(impl_->prepared, a, c); }
+void PackedProduct::multiply(const void* a, float* c) { execute(impl_->prepared, a, c); }
 
 #else  // built without oneDNN
 
@@ -214,7 +214,7 @@ struct PackedProduct::Impl {};
 PackedProduct::PackedProduct(const GemmShape&, const void*) {
   DISTGRU_FAIL("distgru was built without oneDNN (install libdnnl-dev and rebuild)");
 }
-void PackedProduct::multiply(const void*, float*) const {}
+void PackedProduct::multiply(const void*, float*) {}
 
 #endif
 

@@ -67,7 +67,9 @@ class PackedProduct {
   PackedProduct(PackedProduct&&) noexcept;
   PackedProduct& operator=(PackedProduct&&) noexcept;
   // c[m, n] = a[m, k] b (+ c when shape.accumulate); a and c as onednn_gemm's.
-  void multiply(const void* a, float* c) const;
+  // One thread at a time (it sets the data handles of its oneDNN memory
+  // objects); not on a moved-from object.
+  void multiply(const void* a, float* c);
 
  private:
   struct Impl;

@@ -1,13 +1,16 @@
 // model/attend.h: the review-by-review Attend stage against the op-by-op
 // reference (ATen): the same context, weights and five gradients in fp32 (to
-// float rounding), within 1% and not equal in bf16; padding (a review of only
-// padding included), a gradient through the weights, two threads, and shapes
-// that do not fit.
+// float rounding), within 2% and not equal in bf16; padding (a review of only
+// padding included), a gradient through the weights, two threads, edge
+// shapes (one review, one step, no mask, fewer reviews than threads), the
+// unfused path ignoring the precision, and parameters that do not fit.
 
 #include "model/attend.h"
 
 #include <ATen/Parallel.h>
 #include <gtest/gtest.h>
+
+#include <array>
 
 #include "common/error.h"
 #include "model/fast_gru.h"
@@ -25,7 +28,8 @@ double relative_error(const torch::Tensor& got, const torch::Tensor& want) {
 // against w2's gradient (the same sums of the scores' gradients, weighted).
 double error_of(const std::vector<torch::Tensor>& got, const std::vector<torch::Tensor>& want, size_t i) {
   if (i != 6) return relative_error(got[i], want[i]);
-  return (got[6] - want[6]).abs().max().item<double>() / want[5].abs().max().item<double>();
+  // (With one step both are exactly zero.)
+  return (got[6] - want[6]).abs().max().item<double>() / std::max(want[5].abs().max().item<double>(), 1e-30);
 }
 
 struct Case {
@@ -82,16 +86,40 @@ TEST(Attend, FusedMatchesOpByOpReference) {
       << "a review of only padding gets uniform weights, not NaN";
 }
 
-TEST(Attend, Bf16ProductsStayWithinOnePercent) {
+// Edge shapes: one review, one step, no padding mask, widths that are not
+// whole vectors, and two threads with fewer reviews than threads.
+TEST(Attend, EdgeShapesMatchTheReference) {
+  if (!onednn_available()) GTEST_SKIP() << "built without oneDNN";
+  torch::manual_seed(11);
+  const int saved = at::get_num_threads();
+  for (const auto& [B, T, D, A] : std::vector<std::array<int64_t, 4>>{{1, 1, 6, 3}, {1, 9, 5, 7}, {3, 1, 10, 2}}) {
+    for (int threads : {1, 2}) {
+      at::set_num_threads(threads);
+      auto c = make_case(B, T, D, A);
+      c.padding = torch::Tensor();
+      const auto want = run(c, false, Precision::kFloat32);
+      const auto got = run(c, true, Precision::kFloat32);
+      for (size_t i = 0; i < want.size(); ++i) {
+        EXPECT_LE(error_of(got, want, i), 1e-5)
+            << kNames[i] << " at B " << B << " T " << T << " D " << D << " A " << A << ", " << threads << " thread(s)";
+      }
+    }
+  }
+  at::set_num_threads(saved);
+}
+
+// bfloat16 keeps 8 bits of each operand (0.4% rounding); through the
+// softmax's and the ReLU's gradients that grows to about 1%.
+TEST(Attend, Bf16ProductsStayWithinTwoPercent) {
   if (effective_precision(Precision::kBFloat16) != Precision::kBFloat16) {
     GTEST_SKIP() << "this CPU has no native bf16 products";
   }
   torch::manual_seed(8);
-  const auto c = make_case(4, 29, 32, 16);
+  const auto c = make_case(4, 29, 36, 12);  // widths that are not whole vectors
   const auto want = run(c, false, Precision::kFloat32);
   const auto bf16 = run(c, true, Precision::kBFloat16);
   for (size_t i = 0; i < want.size(); ++i) {
-    EXPECT_LE(error_of(bf16, want, i), 1e-2) << kNames[i];
+    EXPECT_LE(error_of(bf16, want, i), 2e-2) << kNames[i];
   }
   // The products' outputs move: bf16 ran, not float32 under another name.
   for (size_t i : {0, 2, 3}) {
@@ -114,6 +142,18 @@ TEST(Attend, TwoThreadsGiveTheSameValuesAndRepeatExactly) {
   }
 }
 
+// fused = false is the ATen path in float32 whatever the precision (the
+// model's --aten-gru with --precision bf16).
+TEST(Attend, UnfusedIgnoresThePrecision) {
+  torch::manual_seed(13);
+  const auto c = make_case(2, 7, 8, 4);
+  const auto want = run(c, false, Precision::kFloat32);
+  auto states = c.states.clone();
+  const auto out = attend(states, c.padding, c.p, Precision::kBFloat16, /*fused=*/false);
+  EXPECT_TRUE(torch::equal(out.context, want[0]));
+  EXPECT_TRUE(torch::equal(out.weights, want[1]));
+}
+
 TEST(Attend, RefusesShapesThatDoNotFit) {
   torch::manual_seed(10);
   const auto c = make_case(2, 5, 6, 3);
@@ -123,6 +163,15 @@ TEST(Attend, RefusesShapesThatDoNotFit) {
   EXPECT_THROW(attend(c.states, torch::zeros({2, 4}, torch::kBool), c.p, Precision::kFloat32), Error);
   EXPECT_THROW(attend(c.states, torch::zeros({2, 5}), c.p, Precision::kFloat32), Error);
   EXPECT_THROW(attend(c.states.select(0, 0), c.padding, c.p, Precision::kFloat32), Error);
+  p = c.p;
+  p.b1 = c.p.b1.unsqueeze(0);  // [1, A]: its gradient would come back [A]
+  EXPECT_THROW(attend(c.states, c.padding, p, Precision::kFloat32), Error);
+  p = c.p;
+  p.w1 = torch::randn({6});
+  EXPECT_THROW(attend(c.states, c.padding, p, Precision::kFloat32), Error);
+  p = c.p;
+  p.w2 = c.p.w2.to(torch::kDouble);
+  EXPECT_THROW(attend(c.states, c.padding, p, Precision::kFloat32), Error);
 }
 
 }  // namespace

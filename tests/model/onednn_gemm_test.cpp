@@ -49,7 +49,7 @@ TEST(PackedProduct, MultipliesByTheBItWasGiven) {
   s.ldc = n;
   for (bool accumulate : {false, true}) {
     s.accumulate = accumulate;
-    const PackedProduct product(s, b.data_ptr<float>());
+    PackedProduct product(s, b.data_ptr<float>());
     auto out = torch::full({m, n}, 1.0f);
     product.multiply(a.data_ptr<float>(), out.data_ptr<float>());
     product.multiply(a.data_ptr<float>(), out.data_ptr<float>());
@@ -57,13 +57,37 @@ TEST(PackedProduct, MultipliesByTheBItWasGiven) {
     EXPECT_TRUE(torch::allclose(out, expected, 1e-5, 1e-5)) << "accumulate " << accumulate;
   }
   s.accumulate = false;
-  const PackedProduct product(s, b.data_ptr<float>());
+  PackedProduct product(s, b.data_ptr<float>());
   b.zero_();
   auto out = torch::empty({m, n});
   product.multiply(a.data_ptr<float>(), out.data_ptr<float>());
   EXPECT_TRUE(torch::allclose(out, want, 1e-5, 1e-5)) << "the packed copy, not b's memory, is multiplied";
   s.b_transposed = true;
   EXPECT_THROW(PackedProduct(s, b.data_ptr<float>()), Error);
+}
+
+// In bf16 (where the CPU multiplies it natively) the packed product equals
+// the plain one on the same bfloat16 operands, and moves keep it working.
+TEST(PackedProduct, Bf16MatchesThePlainProduct) {
+  if (!onednn_available() || !onednn_native_bf16()) GTEST_SKIP() << "no native bf16 products here";
+  torch::manual_seed(13);
+  const int64_t m = 64, k = 128, n = 384;  // the GRU's forward step product
+  const auto a = bfloat16_copy(torch::randn({m, k})), b = bfloat16_copy(torch::randn({k, n}));
+  GemmShape s;
+  s.m = m;
+  s.k = k;
+  s.n = n;
+  s.lda = k;
+  s.ldb = n;
+  s.ldc = n;
+  s.input = GemmInput::kBFloat16;
+  auto plain = torch::empty({m, n});
+  onednn_gemm(s, a.data_ptr(), b.data_ptr(), plain.data_ptr<float>());
+  PackedProduct first(s, b.data_ptr());
+  PackedProduct product = std::move(first);
+  auto packed = torch::empty({m, n});
+  product.multiply(a.data_ptr(), packed.data_ptr<float>());
+  EXPECT_TRUE(torch::allclose(packed, plain, 1e-5, 1e-4));
 }
 
 TEST(OnednnProduct, RefusesWhatItCannotRead) {
