@@ -33,7 +33,7 @@ def main(out):
     runs = {k: v for k, v in runs.items() if v}
     torch_runs = {}
     for name in sorted(os.listdir(out)):
-        if name.startswith("pytorch_") and name.endswith(".json"):
+        if name.startswith("pytorch_") and name.endswith(".json") and "_pair_" not in name:
             torch_runs[name[len("pytorch_"):-5]] = load(out, name[:-5])
     rate = lambda r: r["samples_per_second"]["median"]
     default = torch_runs.get("default")
@@ -174,6 +174,24 @@ def main(out):
             continue
         print(f"- distgru {name}: evaluation {r['train']['eval_samples_per_second']:.0f} samples/s, "
               f"peak RSS {r['peak_rss_mb_max_rank']:.0f} MB per rank")
+    # distgru 2 x 1 and PyTorch DDP (as shipped and tuned) alternating
+    # (bench/run.sh --ddp-pairs): the ratio to the faster DDP in each pair.
+    ddp_pairs = []
+    for i in sorted(int(n[len("distgru_ddp_pair_"):-5]) for n in os.listdir(out)
+                    if n.startswith("distgru_ddp_pair_") and n.endswith(".json")):
+        d = load(out, f"distgru_ddp_pair_{i}")
+        peers = [p for p in (load(out, f"pytorch_ddp2x1_pair_{i}"), load(out, f"pytorch_ddp2x1_tuned_pair_{i}")) if p]
+        if d and peers:
+            ddp_pairs.append({"pair": i, "distgru": rate(d["train"]), "pytorch_ddp_best": max(rate(p) for p in peers)})
+    if ddp_pairs:
+        ratios = sorted(x["distgru"] / x["pytorch_ddp_best"] for x in ddp_pairs)
+        median = ratios[len(ratios) // 2] if len(ratios) % 2 else (ratios[len(ratios) // 2 - 1] + ratios[len(ratios) // 2]) / 2
+        print(f"- distgru 2 ranks × 1 thread vs PyTorch DDP (the faster of as shipped and tuned), "
+              f"{len(ddp_pairs)} alternating pair{'s' if len(ddp_pairs) != 1 else ''}: "
+              + ", ".join(f"{x['distgru']:.0f}/{x['pytorch_ddp_best']:.0f}" for x in ddp_pairs)
+              + f" samples/s: {median:.2f}× median ({ratios[0]:.2f}–{ratios[-1]:.2f})")
+        extra["2x1_vs_pytorch_ddp_pairs"] = {"pairs": ddp_pairs, "median_ratio": median,
+                                             "min_ratio": ratios[0], "max_ratio": ratios[-1]}
     pairs = sorted(int(n[len("distgru_ab_this_"):-5]) for n in os.listdir(out)
                    if n.startswith("distgru_ab_this_") and n.endswith(".json"))
     if pairs:

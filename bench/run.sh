@@ -2,7 +2,7 @@
 # Runs the whole benchmark suite and prints the table (bench/README.md).
 #
 #   bench/run.sh --data DIR [--build BUILD_DIR] [--out OUT_DIR] [--steps N] [--warmup N]
-#                [--baseline-build OTHER_BUILD_DIR [--pairs N]]
+#                [--baseline-build OTHER_BUILD_DIR [--pairs N]] [--ddp-pairs N]
 #   bench/run.sh --tiny     (smoke run: tiny model, random tokens, seconds)
 #   bench/run.sh --cluster [bench/cluster.sh's options]   (across namespace hosts
 #                           with limited links; root; bench/cluster.sh --help)
@@ -13,6 +13,10 @@
 # --baseline-build: another build's distgru-bench (of another commit) runs
 # the 2 x 1 training and allreduce suites too, alternating with this build's
 # N times (3), and the table gives their ratios: an A/B in the same run.
+# --ddp-pairs N (3; 0: none): after the table's runs, distgru 2 x 1 and
+# PyTorch DDP 2 x 1 (as shipped and tuned) alternate N times more, and the
+# report gives distgru's ratio to the faster DDP in each pair: a change in
+# the host's load between the parts of a run then falls on both sides.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -25,6 +29,7 @@ warmup=3
 tiny=0
 baseline=""
 pairs=3
+ddp_pairs=3
 if [[ ${1:-} == --cluster ]]; then
   shift
   exec "$here/cluster.sh" "$@"
@@ -33,13 +38,14 @@ while [[ $# -gt 0 ]]; do
   case "$1" in
     --baseline-build) baseline=$2; shift 2 ;;
     --pairs) pairs=$2; shift 2 ;;
+    --ddp-pairs) ddp_pairs=$2; shift 2 ;;
     --data) data=$2; shift 2 ;;
     --build) build=$2; shift 2 ;;
     --out) out=$2; shift 2 ;;
     --steps) steps=$2; shift 2 ;;
     --warmup) warmup=$2; shift 2 ;;
     --tiny) tiny=1; shift ;;
-    -h|--help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "bench/run.sh: unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -55,7 +61,7 @@ rm -f "$out"/*.json
 if (( tiny )); then
   # Small enough for CI; every suite and every code path still runs.
   sizes=(--vocab 200 --sentence 16 --embed 8 --hidden 8 --attention 4 --batch 8)
-  steps=2; warmup=1
+  steps=2; warmup=1; ddp_pairs=$(( ddp_pairs > 0 ? 1 : 0 ))
   src=(); py_src=(--synthetic)
   extra=(--eval-samples 16)
 else
@@ -90,8 +96,8 @@ run_bench() {  # binary name ranks threads suites [distgru-bench flags]
 # (glibc's malloc keeping large blocks on the heap: the same tunables,
 # runtime/process_settings.h) and denormals flushed to zero (the best is
 # picked later, so "PyTorch best" has every setting distgru has).
-run_pytorch() {  # threads [tuned [ddp_ranks]]
-  local threads=$1 tuned=${2:-} ddp=${3:-0} env=() args=() name=$1
+run_pytorch() {  # threads [tuned [ddp_ranks [name_suffix]]]
+  local threads=$1 tuned=${2:-} ddp=${3:-0} suffix=${4:-} env=() args=() name=$1
   [[ "$threads" != default ]] && env=(OMP_NUM_THREADS="$threads" OPENBLAS_NUM_THREADS="$threads")
   if [[ -n "$tuned" ]]; then
     [[ -n "$core" ]] && env+=(OPENBLAS_CORETYPE="$core")
@@ -102,7 +108,7 @@ run_pytorch() {  # threads [tuned [ddp_ranks]]
   local what=pytorch
   if (( ddp > 0 )); then
     args+=(--ddp-ranks "$ddp" --port $((29500 + RANDOM % 500)))
-    name=ddp${ddp}x$name
+    name=ddp${ddp}x$name$suffix
     what="pytorch DDP (gloo), $ddp processes"
   fi
   echo "== $what, threads $threads${tuned:+, with the settings distgru chose (${core:+OPENBLAS_CORETYPE=$core, }${malloc_tunables:+GLIBC_TUNABLES=$malloc_tunables, }denormals flushed)}" >&2
@@ -150,6 +156,12 @@ if /usr/bin/python3 -c 'import torch' 2>/dev/null; then
   if (( cores >= 2 )); then
     run_pytorch 1 "" 2
     run_pytorch 1 tuned 2
+    # The same peers again, alternating with distgru 2 x 1 (--ddp-pairs).
+    for i in $(seq 1 "$ddp_pairs"); do
+      run_distgru "ddp_pair_$i" 2 1 train
+      run_pytorch 1 "" 2 "_pair_$i"
+      run_pytorch 1 tuned 2 "_pair_$i"
+    done
   fi
 else
   echo "bench/run.sh: /usr/bin/python3 has no torch (apt-get install python3-torch python3-h5py);" \
