@@ -12,12 +12,6 @@
 #include "model/fast_gru.h"
 
 namespace distgru::bench {
-namespace {
-
-using Clock = std::chrono::steady_clock;
-double since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
-
-}  // namespace
 
 nlohmann::json run_attend(const Options& o, dist::Communicator& comm) {
   const int64_t batch = (o.batch_size + comm.size() - 1) / comm.size();

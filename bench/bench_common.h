@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
+#include <chrono>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -41,6 +42,10 @@ struct Options {
 
   model::ModelConfig model_config() const;
 };
+
+// Wall-clock seconds since t (steady clock), for the suites' timings.
+using Clock = std::chrono::steady_clock;
+inline double since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
 // Median and spread of a sample of timings (seconds).
 struct Stats {

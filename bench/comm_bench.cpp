@@ -22,8 +22,6 @@
 namespace distgru::bench {
 namespace {
 
-using Clock = std::chrono::steady_clock;
-double since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
 constexpr int kAllreduceWarmup = 3;
 

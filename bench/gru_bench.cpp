@@ -16,12 +16,6 @@
 #include "model/step_gemm.h"
 
 namespace distgru::bench {
-namespace {
-
-using Clock = std::chrono::steady_clock;
-double since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
-
-}  // namespace
 
 nlohmann::json run_gru(const Options& o, dist::Communicator& comm) {
   const int64_t batch = (o.batch_size + comm.size() - 1) / comm.size();

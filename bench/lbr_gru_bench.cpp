@@ -21,8 +21,6 @@ namespace distgru::bench {
 #ifdef DISTGRU_HAVE_ONEDNN
 namespace {
 
-using Clock = std::chrono::steady_clock;
-double since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
 // Small random values of the memory's type (f32 or bf16), whatever its layout.
 void fill(dnnl::memory& m, std::mt19937& rng) {

@@ -5,6 +5,7 @@ markdown) and OUT/bench.json. Standard library only."""
 import json
 import os
 import platform
+import statistics
 import sys
 
 
@@ -185,7 +186,7 @@ def main(out):
             ddp_pairs.append({"pair": i, "distgru": rate(d["train"]), "pytorch_ddp_best": max(rate(p) for p in peers)})
     if ddp_pairs:
         ratios = sorted(x["distgru"] / x["pytorch_ddp_best"] for x in ddp_pairs)
-        median = ratios[len(ratios) // 2] if len(ratios) % 2 else (ratios[len(ratios) // 2 - 1] + ratios[len(ratios) // 2]) / 2
+        median = statistics.median(ratios)
         print(f"- distgru 2 ranks × 1 thread vs PyTorch DDP (the faster of as shipped and tuned), "
               f"{len(ddp_pairs)} alternating pair{'s' if len(ddp_pairs) != 1 else ''}: "
               + ", ".join(f"{x['distgru']:.0f}/{x['pytorch_ddp_best']:.0f}" for x in ddp_pairs)

@@ -23,8 +23,6 @@
 namespace distgru::bench {
 namespace {
 
-using Clock = std::chrono::steady_clock;
-double since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
 constexpr double kLearningRate = train::kDefaultLearningRate;
 constexpr int64_t kEvalBatch = train::kDefaultEvalBatchSize;  // per rank

@@ -179,8 +179,9 @@ class AttendFunction : public torch::autograd::Function<AttendFunction> {
     const bool bf16 = ctx->saved_data["bf16"].toBool();
     const Dims d{states.size(0), states.size(1), states.size(2), w1.size(0)};
     const auto f32 = states.options();
-    const auto d_context = grad_out[0].defined() ? grad_out[0].contiguous() : torch::zeros({d.B, d.D}, f32);
-    const auto d_weights = grad_out[1].defined() ? grad_out[1].contiguous() : Tensor();
+    // Autograd hands an unused output's gradient over as zeros (LibTorch
+    // materializes them unless a function turns that off; this one does not).
+    const auto d_context = grad_out[0].contiguous(), d_weights = grad_out[1].contiguous();
     const auto w1s = bf16 ? bfloat16_copy(w1) : w1;
     const bool* pad = padding.numel() > 0 ? padding.data_ptr<bool>() : nullptr;
 
@@ -193,7 +194,7 @@ class AttendFunction : public torch::autograd::Function<AttendFunction> {
     auto d_b2 = torch::zeros({chunks}, f32);
     const float *S_all = states.data_ptr<float>(), *H_all = hidden.data_ptr<float>(),
                 *w_all = weights.data_ptr<float>(), *v2 = w2.data_ptr<float>(), *dc_all = d_context.data_ptr<float>();
-    const float* dw_all = d_weights.defined() ? d_weights.data_ptr<float>() : nullptr;
+    const float* dw_all = d_weights.data_ptr<float>();
     float* dS_all = d_states.data_ptr<float>();
     // chunk_count() never makes a chunk without reviews: every d_w1 row is written.
     for_review_chunks(d.B, chunks, [&](int64_t chunk, int64_t lo, int64_t hi) {
@@ -214,7 +215,7 @@ class AttendFunction : public torch::autograd::Function<AttendFunction> {
         // constant, so its gradient is zero.
         float mean = 0;
         for (int64_t t = 0; t < d.T; ++t) {
-          ds[t] = dot(S + t * d.D, dc, d.D) + (dw_all ? dw_all[b * d.T + t] : 0.0f);
+          ds[t] = dot(S + t * d.D, dc, d.D) + dw_all[b * d.T + t];
           mean += w[t] * ds[t];
         }
         for (int64_t t = 0; t < d.T; ++t) {

@@ -333,22 +333,15 @@ class FastGRUFunction : public torch::autograd::Function<FastGRUFunction> {
     const bool need_dx = ctx->needs_input_grad(0);
     const int64_t E_pad = padded_width(E);
     // W_ih only makes dx here: zero columns pad its width (padded_width).
-    std::array<Tensor, 2> w_ih{saved[0], saved[2]};
-    for (auto& w : w_ih) {
-      if (!need_dx) break;  // unused
-      if (E_pad == E) {
-        w = w.contiguous();
-        continue;
+    std::array<Tensor, 2> w_ih;
+    if (need_dx) {
+      for (int d = 0; d < 2; ++d) {
+        w_ih[d] = torch::constant_pad_nd(saved[2 * d], {0, E_pad - E}).contiguous();
+        if (bf16) w_ih[d] = bfloat16_copy(w_ih[d]);
       }
-      auto padded = torch::zeros({3 * H, E_pad}, w.options());
-      padded.narrow(1, 0, E).copy_(w);
-      w = padded;
     }
     std::array<Tensor, 2> w_hh{saved[1].contiguous(), saved[3].contiguous()};
     if (bf16) {
-      if (need_dx) {
-        for (auto& w : w_ih) w = bfloat16_copy(w);
-      }
       for (auto& w : w_hh) w = bfloat16_copy(w);
     }
     GruGrads g;

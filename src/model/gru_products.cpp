@@ -20,15 +20,21 @@ std::atomic<GruGemm>& gemm_mode() {
   return mode;
 }
 
+// Whether products of this operand type go to oneDNN: always in bfloat16
+// (the bf16 precision), and in float in oneDNN mode.
+bool through_onednn(torch::ScalarType type) {
+  return type == torch::kBFloat16 ||
+         (type == torch::kFloat && gemm_mode().load(std::memory_order_relaxed) == GruGemm::kOneDnn);
+}
+
 }  // namespace
 
 void gru_product(const torch::Tensor& a, const torch::Tensor& b, torch::Tensor& out, bool accumulate) {
-  const GruGemm mode = gemm_mode().load(std::memory_order_relaxed);
-  if (a.scalar_type() == torch::kBFloat16 ||
-      (a.scalar_type() == torch::kFloat && mode == GruGemm::kOneDnn)) {
+  if (through_onednn(a.scalar_type())) {
     onednn_product(a, b, out, accumulate);
     return;
   }
+  const GruGemm mode = gemm_mode().load(std::memory_order_relaxed);
   if (a.scalar_type() == torch::kFloat && mode == GruGemm::kSmallBlocks && a.stride(1) == 1 &&
       out.stride(1) == 1) {
     const auto bc = b.contiguous();
@@ -48,8 +54,7 @@ void gru_product(const torch::Tensor& a, const torch::Tensor& b, torch::Tensor& 
 StepProduct::StepProduct(const torch::Tensor& b, int64_t m, int64_t lda, bool accumulate)
     : b_(b), m_(m), lda_(lda), accumulate_(accumulate) {
   DISTGRU_CHECK(b.dim() == 2 && b.is_contiguous(), "StepProduct: b must be a contiguous [k, n] tensor");
-  const bool bf16 = b.scalar_type() == torch::kBFloat16;
-  if (bf16 || (b.scalar_type() == torch::kFloat && gemm_mode().load(std::memory_order_relaxed) == GruGemm::kOneDnn)) {
+  if (through_onednn(b.scalar_type())) {
     GemmShape s;
     s.m = m;
     s.k = b.size(0);
@@ -58,7 +63,7 @@ StepProduct::StepProduct(const torch::Tensor& b, int64_t m, int64_t lda, bool ac
     s.ldb = s.n;
     s.ldc = s.n;
     s.accumulate = accumulate;
-    s.input = bf16 ? GemmInput::kBFloat16 : GemmInput::kFloat32;
+    s.input = b.scalar_type() == torch::kBFloat16 ? GemmInput::kBFloat16 : GemmInput::kFloat32;
     packed_.emplace(s, b.data_ptr());
   }
 }

@@ -82,8 +82,7 @@ dnnl::engine& cpu_engine() {
   return engine;
 }
 
-// The shape, and whether B is packed (PackedProduct).
-using Key = std::tuple<int64_t, int64_t, int64_t, bool, bool, int64_t, int64_t, int64_t, bool, int, bool>;
+using Key = std::tuple<int64_t, int64_t, int64_t, bool, bool, int64_t, int64_t, int64_t, bool, int>;
 
 struct KeyHash {
   size_t operator()(const Key& k) const {
@@ -176,7 +175,7 @@ std::string onednn_isa() {
 void onednn_gemm(const GemmShape& s, const void* a, const void* b, float* c) {
   thread_local std::unordered_map<Key, Prepared, KeyHash> cache;
   const Key key{s.m, s.n, s.k, s.a_transposed, s.b_transposed, s.lda, s.ldb, s.ldc, s.accumulate,
-                static_cast<int>(s.input), false};
+                static_cast<int>(s.input)};
   auto it = cache.find(key);
   if (it == cache.end()) it = cache.emplace(key, prepare_checked(s, /*packed_b=*/false)).first;
   Prepared& p = it->second;
