@@ -32,6 +32,7 @@ struct Options {
   int64_t allreduce_iters = 20;  // timed allreduces per path
   int threads = 0;           // per rank; 0 as distgru-train
   bool fast_gru = true;
+  bool distinct_words = true;  // false: --dense-words, the model's dense input products
   model::Precision precision = model::Precision::kFloat32;
   std::vector<std::string> gru_variants;  // gru suite: these only (empty: all)
   bool keep_denormals = false;  // undo configure_threads' flush to zero

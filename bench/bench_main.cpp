@@ -33,6 +33,7 @@ model::ModelConfig Options::model_config() const {
   c.hidden_size = hidden_size;
   c.attention_size = attention_size;
   c.fast_gru = fast_gru;
+  c.distinct_words = distinct_words;
   c.precision = precision;
   return c;
 }
@@ -138,6 +139,7 @@ Options parse(int argc, char** argv, std::vector<std::string>& suites, std::stri
     else if (flag == "--allreduce-iters") o.allreduce_iters = number();
     else if (flag == "--threads") o.threads = static_cast<int>(number());
     else if (flag == "--aten-gru") o.fast_gru = false;
+    else if (flag == "--dense-words") o.distinct_words = false;
     else if (flag == "--precision") o.precision = parse_choice<model::Precision>(value(), "--precision");
     else if (flag == "--gru-variants") o.gru_variants = split(value());
     else if (flag == "--keep-denormals") o.keep_denormals = true;
@@ -173,6 +175,8 @@ Options:
   --allreduce-iters N  timed allreduces per path (20)
   --vocab/--sentence/--embed/--hidden/--attention N   model sizes (the tutorial's)
   --aten-gru         use torch::nn::GRU instead of distgru's fast GRU
+  --dense-words      the fast GRU always multiplies the dense [B, T, E] input, not
+                     each distinct word of the batch once (the baseline for it)
   --precision P      fp32 or bf16: the fast GRU's products (train suite; bf16
                      falls back to fp32 with a note where the CPU lacks it)
   --gru-variants L   gru suite: only these of fast_fp32_aten_blas,
@@ -207,6 +211,7 @@ int main(int argc, char** argv) {
                           {"threads", options.threads},
                           {"global_batch", options.batch_size},
                           {"fast_gru", options.fast_gru},
+                          {"distinct_words", options.distinct_words},
                           {"blas", runtime::blas_summary()},
                           {"gru", model::fast_gru_summary(options.precision)},
                           {"precision", choice_name(options.precision)},

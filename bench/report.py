@@ -30,7 +30,8 @@ def cpu_name():
 
 def main(out):
     probe = load(out, "distgru_probe") or {}
-    runs = {k: load(out, "distgru_" + k) for k in ("1x1", "1x2", "2x1", "2x1_bf16", "2x1_denormals")}
+    runs = {k: load(out, "distgru_" + k)
+            for k in ("1x1", "1x2", "2x1", "2x1_bf16", "2x1_denormals", "2x1_dense_words")}
     runs = {k: v for k, v in runs.items() if v}
     torch_runs = {}
     for name in sorted(os.listdir(out)):
@@ -126,7 +127,8 @@ def main(out):
         row(f"distgru {r['ranks']} rank(s) × {r['threads']} thread(s)"
             + (", bf16 products" if bf16 else "")
             + (f" (asked for bf16: {r['precision_note']})" if r.get("precision_note") else "")
-            + ("" if r.get("flush_denormals", True) else ", denormals kept"), t,
+            + ("" if r.get("flush_denormals", True) else ", denormals kept")
+            + ("" if r.get("distinct_words", True) else ", dense input products (--dense-words)"), t,
             t["sync_share"]["median"] if r["ranks"] > 1 else None, cores_used=r["ranks"] * r["threads"],
             bf16=bf16)
 
@@ -144,6 +146,10 @@ def main(out):
         t = runs["2x1"]["train"]
         print(f"- Flushing denormals to zero, 2 ranks × 1 thread, steps {t['warmup'] + 1}–{t['warmup'] + t['steps']} "
               f"of a fresh model: {extra['flush_denormals_gain']:.2f}× (against the same run with --keep-denormals)")
+    if "2x1_dense_words" in runs and "2x1" in runs:
+        extra["distinct_words_gain"] = rate(runs["2x1"]["train"]) / rate(runs["2x1_dense_words"]["train"])
+        print(f"- Each distinct word's input products once, 2 ranks × 1 thread: "
+              f"{extra['distinct_words_gain']:.2f}× (against the same run with --dense-words)")
     one_thread = [k for k in torch_runs if k == "1" or k.startswith("1_")]
     if "1x1" in runs and one_thread:
         best_one = max(one_thread, key=lambda k: rate(torch_runs[k]))
@@ -171,7 +177,7 @@ def main(out):
               f"{100 * ar['distgru_busbw_gbs'] / max(ar['mpi_busbw_gbs'], 1e-12):.0f}% of bare")
         extra["allreduce"] = ar
     for name, r in runs.items():
-        if name.endswith("_denormals"):
+        if name.endswith("_denormals") or name.endswith("_dense_words"):
             continue
         print(f"- distgru {name}: evaluation {r['train']['eval_samples_per_second']:.0f} samples/s, "
               f"peak RSS {r['peak_rss_mb_max_rank']:.0f} MB per rank")

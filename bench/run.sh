@@ -138,6 +138,9 @@ run_distgru 2x1_bf16 2 1 train --precision bf16
 run_distgru gru 1 1 gru,attend --batch 64
 # What flushing denormals to zero buys (runtime/process_settings.h), in the same run.
 run_distgru 2x1_denormals 2 1 train --keep-denormals
+# What reading each distinct word once buys (model/attention_gru.h): the
+# GRU's input-side products on the dense [B, T, E] input instead.
+run_distgru 2x1_dense_words 2 1 train --dense-words
 # A/B against another build, alternating so that both see the same load.
 if [[ -n "$baseline" ]]; then
   for i in $(seq 1 "$pairs"); do

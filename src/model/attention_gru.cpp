@@ -1,5 +1,7 @@
 #include "model/attention_gru.h"
 
+#include <array>
+
 #include "common/error.h"
 #include "model/attend.h"
 #include "model/fast_gru.h"
@@ -34,19 +36,28 @@ void AttentionGRUImpl::reset_embedding() {
   embedding_->weight.uniform_(-1.0, 1.0);
 }
 
-ModelOutput AttentionGRUImpl::forward(const torch::Tensor& tokens, const torch::Tensor& perturbation) {
+ModelOutput AttentionGRUImpl::forward(const torch::Tensor& tokens, const torch::Tensor& perturbation,
+                                      bool embedded_gradient) {
   DISTGRU_CHECK(tokens.dim() == 2, "model: tokens must be [batch, time]");
-  const auto looked_up = embedding_->forward(tokens);          // [B,T,E]
-  auto embedded = perturbation.defined() ? looked_up + perturbation : looked_up;
   const bool drop = is_training() && config_.dropout.any();
   const int64_t batch = tokens.size(0), time = tokens.size(1);
-  if (drop) {
-    // Words first, then components, then the encoder's outputs and the
-    // context: the masks are drawn in this order from one generator.
-    embedded = dropout(embedded, config_.dropout.word, {batch, time, 1}, noise_);
-    embedded = dropout(embedded, config_.dropout.embedding, embedded.sizes(), noise_);
+  // Words first, then components, then the encoder's outputs and the
+  // context: the masks are drawn in this order from one generator.
+  torch::Tensor looked_up, states;
+  if (config_.fast_gru && config_.distinct_words && tokens.device().is_cpu() && !perturbation.defined() &&
+      !embedded_gradient &&
+      !(drop && config_.dropout.embedding > 0)) {
+    states = encode_distinct_words(tokens, drop);
   }
-  auto states = encode(embedded);                                // [B,T,2H]
+  if (!states.defined()) {
+    looked_up = embedding_->forward(tokens);  // [B,T,E]
+    auto embedded = perturbation.defined() ? looked_up + perturbation : looked_up;
+    if (drop) {
+      embedded = dropout(embedded, config_.dropout.word, {batch, time, 1}, noise_);
+      embedded = dropout(embedded, config_.dropout.embedding, embedded.sizes(), noise_);
+    }
+    states = encode(embedded);  // [B,T,2H]
+  }
   if (drop) states = dropout(states, config_.dropout.encoder, states.sizes(), noise_);
   // On the CPU the whole stage runs review by review in one function
   // (attend.h), its products in the configured precision.
@@ -58,19 +69,48 @@ ModelOutput AttentionGRUImpl::forward(const torch::Tensor& tokens, const torch::
   return {classifier_->forward(context), weights, looked_up};
 }
 
+namespace {
+
+// The parameters stay registered by torch::nn::GRU under its own names
+// (encoder.weight_ih_l0, ..._reverse), so checkpoints do not depend on which
+// implementation ran.
+std::array<GRUDirectionWeights, 2> direction_weights(torch::nn::GRU& encoder) {
+  const auto p = encoder->named_parameters(/*recurse=*/false);
+  return {GRUDirectionWeights{p["weight_ih_l0"], p["weight_hh_l0"], p["bias_ih_l0"], p["bias_hh_l0"]},
+          GRUDirectionWeights{p["weight_ih_l0_reverse"], p["weight_hh_l0_reverse"], p["bias_ih_l0_reverse"],
+                              p["bias_hh_l0_reverse"]}};
+}
+
+}  // namespace
+
 torch::Tensor AttentionGRUImpl::encode(const torch::Tensor& embedded) {
   if (!config_.fast_gru || !embedded.device().is_cpu()) {
     return std::get<0>(encoder_->forward(embedded));
   }
-  // The parameters stay registered by torch::nn::GRU under its own names
-  // (encoder.weight_ih_l0, ..._reverse), so checkpoints do not depend on which
-  // implementation ran.
-  const auto p = encoder_->named_parameters(/*recurse=*/false);
-  const GRUDirectionWeights forward{p["weight_ih_l0"], p["weight_hh_l0"], p["bias_ih_l0"],
-                                    p["bias_hh_l0"]};
-  const GRUDirectionWeights reverse{p["weight_ih_l0_reverse"], p["weight_hh_l0_reverse"],
-                                    p["bias_ih_l0_reverse"], p["bias_hh_l0_reverse"]};
-  return fast_bidirectional_gru(embedded, forward, reverse, config_.precision);
+  const auto w = direction_weights(encoder_);
+  return fast_bidirectional_gru(embedded, w[0], w[1], config_.precision);
+}
+
+torch::Tensor AttentionGRUImpl::encode_distinct_words(const torch::Tensor& tokens, bool drop) {
+  const int64_t batch = tokens.size(0), time = tokens.size(1);
+  auto [words, index, counts] = at::_unique2(tokens.reshape({-1}), /*sorted=*/true, /*return_inverse=*/true);
+  // Worth it only where words repeat: the rows' products, the gather and the
+  // scatter cost about what the dense products do once half the positions
+  // hold distinct words (random tokens, say); real reviews hold a sixth.
+  if (2 * words.size(0) > tokens.numel()) return {};
+  auto rows = embedding_->forward(words);  // [U, E]
+  index = index.view({batch, time});
+  if (drop && config_.dropout.word > 0) {
+    // The mask dropout() would draw for [B, T, 1], from the same generator:
+    // a dropped word reads an extra row of zeros, a kept one its word's row
+    // times 1 / (1 - p), the same values the dense path multiplies.
+    const auto keep = dropout_mask(config_.dropout.word, {batch, time, 1}, noise_).view({batch, time});
+    const int64_t zero_row = rows.size(0);
+    rows = torch::cat({rows * dropout_keep_scale(config_.dropout.word), torch::zeros({1, rows.size(1)}, rows.options())});
+    index = index.masked_fill(keep.eq(0), zero_row);
+  }
+  const auto w = direction_weights(encoder_);
+  return fast_bidirectional_gru_rows(rows, index, w[0], w[1], config_.precision);
 }
 
 int64_t parameter_count(torch::nn::Module& module) {

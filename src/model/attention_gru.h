@@ -39,6 +39,11 @@ struct ModelConfig {
   // gradients); CUDA tensors always use cuDNN through torch::nn::GRU.
   // Parameters are the same either way.
   bool fast_gru = true;
+  // With the fast GRU, read each distinct word of a batch once where the
+  // words repeat (forward below); false: always the dense [B, T, E] input
+  // (the bench's baseline for it). The same parameters and results either
+  // way, up to rounding.
+  bool distinct_words = true;
   // The fast GRU's products (precision.h); resolve it with
   // effective_precision (fast_gru.h) first. Not part of the shape: a
   // checkpoint trains and predicts in either.
@@ -49,7 +54,8 @@ struct ModelConfig {
 struct ModelOutput {
   torch::Tensor logits;     // [B, num_classes]
   torch::Tensor attention;  // [B, T], rows sum to 1
-  torch::Tensor embedded;   // [B, T, E], the embedding's output before dropout and perturbation
+  torch::Tensor embedded;   // [B, T, E], the embedding's output before dropout and perturbation;
+                            // undefined when forward encoded distinct words (see forward)
 };
 
 class AttentionGRUImpl : public torch::nn::Module {
@@ -58,8 +64,20 @@ class AttentionGRUImpl : public torch::nn::Module {
 
   // tokens: integer ids [B, T] on the module's device. perturbation: none, or
   // [B, T, E] added to the embedded words before dropout (adversarial
-  // training, adversarial.h).
-  ModelOutput forward(const torch::Tensor& tokens, const torch::Tensor& perturbation = {});
+  // training, adversarial.h). embedded_gradient: ModelOutput::embedded must
+  // be the encoder's input in the autograd graph, so that its gradient can
+  // be retained (adversarial training's clean pass).
+  //
+  // On the CPU with the fast GRU, unless a perturbation, embedded_gradient
+  // or component dropout (DropoutRates::embedding) needs the dense [B, T, E]
+  // input, and unless more than half the positions hold distinct words, the
+  // encoder reads each distinct word of the batch once
+  // (fast_bidirectional_gru_rows) and ModelOutput::embedded is undefined:
+  // the GRU's input-side products then run on about 2,700 rows instead of
+  // 16,384 for 64 reviews of 256 tokens. The result is the dense path's up
+  // to rounding; word dropout draws the same masks.
+  ModelOutput forward(const torch::Tensor& tokens, const torch::Tensor& perturbation = {},
+                      bool embedded_gradient = false);
 
   // [B,T,E] -> [B,T,2H] with the configured GRU implementation.
   torch::Tensor encode(const torch::Tensor& embedded);
@@ -77,6 +95,11 @@ class AttentionGRUImpl : public torch::nn::Module {
   torch::nn::GRU& encoder() { return encoder_; }
 
  private:
+  // tokens [B, T] -> [B, T, 2H] through fast_bidirectional_gru_rows, with
+  // word dropout when drop; undefined (nothing drawn) when more than half
+  // the positions hold distinct words.
+  torch::Tensor encode_distinct_words(const torch::Tensor& tokens, bool drop);
+
   ModelConfig config_;
   torch::nn::Embedding embedding_{nullptr};
   torch::nn::GRU encoder_{nullptr};

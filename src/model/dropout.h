@@ -32,6 +32,14 @@ struct DropoutRates {
 torch::Tensor dropout(const torch::Tensor& x, double p, at::IntArrayRef mask_shape,
                       const std::optional<at::Generator>& generator);
 
+// The mask dropout() multiplies by, drawn the same way from the same
+// generator: a float32 CPU tensor of mask_shape holding dropout_keep_scale(p)
+// where a unit is kept and 0 where it is dropped. p in (0, 1).
+torch::Tensor dropout_mask(double p, at::IntArrayRef mask_shape, const std::optional<at::Generator>& generator);
+
+// 1 / (1 - p) in float32, the value dropout_mask() holds for a kept unit.
+float dropout_keep_scale(double p);
+
 // A generator for one step's masks, seeded by data::mix_seed(seed, step, rank)
 // (splitmix64, data/sampler.h).
 at::Generator dropout_generator(uint64_t seed, int64_t step, int rank);

@@ -3,6 +3,7 @@
 #include <ATen/Parallel.h>
 
 #include <algorithm>
+#include <cstring>
 
 #include "common/native.h"
 #include "model/gru_products.h"
@@ -77,20 +78,51 @@ inline void prefetch_rows(const T* p, int64_t rows, int64_t width, int64_t ld, b
   }
 }
 
+// Rows mode (index defined): the n*B rows of a forward block, times
+// [t_lo, t_lo + n) in time order and b within each, are rows row_of[b, t]
+// of the distinct rows' projections `from` ([U, width]).
+template <typename T>
+void gather_rows(const T* from, const int64_t* row_of, int64_t t_lo, int64_t n, int64_t B,
+                 int64_t steps, int64_t width, T* to) {
+  for (int64_t t = t_lo; t < t_lo + n; ++t) {
+    for (int64_t b = 0; b < B; ++b) {
+      std::memcpy(to + ((t - t_lo) * B + b) * width, from + row_of[b * steps + t] * width,
+                  width * sizeof(T));
+    }
+  }
+}
+
+// Backward's counterpart: adds time t's B rows of dgi ([B, width]) to their
+// distinct rows' sums `to` ([U, width]), in b order: the sums' bits depend
+// only on the data.
+template <typename T>
+void scatter_add_rows(const T* from, const int64_t* row_of, int64_t t, int64_t B, int64_t steps,
+                      int64_t width, T* to) {
+  for (int64_t b = 0; b < B; ++b) {
+    T* dst = to + row_of[b * steps + t] * width;
+    const T* src = from + b * width;
+#pragma GCC ivdep
+    for (int64_t j = 0; j < width; ++j) dst[j] += src[j];
+  }
+}
+
 }  // namespace
 
-// x1: [T*B, E+1] time-major input with a ones column (bfloat16 in bf16);
-// w_ih_t[d]: [E, 3H] (a transposed view; bfloat16 in bf16). states_bf16:
-// undefined in float32; in bf16, [2, T+1, B, H] bfloat16 copies of the
-// states (row 0 zero), the per-step products' left operand, kept for
-// backward's W_hh gradient.
 template <typename T>
-void run_forward(const Tensor& x1, const std::array<Tensor, 2>& w_ih_t,
+void run_forward(const Tensor& x1, const Tensor& index, const std::array<Tensor, 2>& w_ih_t,
                  const std::array<GRUDirectionWeights, 2>& w, Tensor& gates, Tensor& states,
                  Tensor& out, const Tensor& states_bf16) {
   const int64_t steps = gates.size(1), B = gates.size(3), H = gates.size(4), E = x1.size(1) - 1;
   const bool bf16 = states_bf16.defined();
+  const bool rows = index.defined();
+  const int64_t* row_of = rows ? index.data_ptr<int64_t>() : nullptr;  // [B, T]
   for_each_direction([&](int d) {
+    // Each distinct row's input projection, once: [U, 3H].
+    Tensor gi_rows;
+    if (rows) {
+      gi_rows = torch::empty({x1.size(0), 3 * H}, out.options());
+      gru_product(x1.narrow(1, 0, E), w_ih_t[d], gi_rows, /*accumulate=*/false);
+    }
     // Contiguous [H, 3H]: a transposed view costs OpenBLAS a slower packing
     // every step (measured: 127 against 105 GFLOP/s for the step's GEMM).
     auto w_hh_t = w[d].w_hh.t().contiguous();
@@ -111,9 +143,14 @@ void run_forward(const Tensor& x1, const std::array<Tensor, 2>& w_ih_t,
       if (s % kBlockSteps == 0) {
         const int64_t n = std::min(kBlockSteps, steps - s);
         t_lo = block_first_time(d, s, n, steps);
-        auto gi_block = gi.narrow(0, 0, n * B);
-        gru_product(x1.narrow(0, t_lo * B, n * B).narrow(1, 0, E), w_ih_t[d], gi_block,
-                    /*accumulate=*/false);
+        if (rows) {
+          gather_rows(gi_rows.template data_ptr<T>(), row_of, t_lo, n, B, steps, 3 * H,
+                      gi.template data_ptr<T>());
+        } else {
+          auto gi_block = gi.narrow(0, 0, n * B);
+          gru_product(x1.narrow(0, t_lo * B, n * B).narrow(1, 0, E), w_ih_t[d], gi_block,
+                      /*accumulate=*/false);
+        }
       }
       const int64_t t = time_of(d, s, steps);
       prefetch_rows(out_d + t * 2 * H, B, H, steps * 2 * H, true);
@@ -132,18 +169,17 @@ void run_forward(const Tensor& x1, const std::array<Tensor, 2>& w_ih_t,
   });
 }
 
-// w_ih[d]: [3H, E_pad], zero-padded (bfloat16 in bf16); w_hh[d]: [3H, H] (bfloat16 in bf16);
-// states_bf16 as run_forward's. The step kernel writes each step's dgi and
-// dgh in float into the block buffers (in bf16, into one step's float rows
-// that are copied to bfloat16 block rows at once); every kBlockSteps steps
-// the block's dgi and dgh go through the gradient products while in cache.
 template <typename T>
-void run_backward(const Tensor& dy, const Tensor& x1, const std::array<Tensor, 2>& w_ih,
+void run_backward(const Tensor& dy, const Tensor& x1, const Tensor& index, const std::array<Tensor, 2>& w_ih,
                   const std::array<Tensor, 2>& w_hh, const Tensor& gates, const Tensor& states,
                   const Tensor& states_bf16, bool need_dx, GruGrads& grads) {
   const int64_t steps = gates.size(1), B = gates.size(3), H = gates.size(4);
   const bool bf16 = states_bf16.defined();
+  const bool rows = index.defined();
+  const int64_t* row_of = rows ? index.data_ptr<int64_t>() : nullptr;  // [B, T]
   for_each_direction([&](int d) {
+    // With rows: dgi summed per distinct row, [U, 3H], in float.
+    Tensor dgi_rows = rows ? torch::zeros({x1.size(0), 3 * H}, dy.options()) : Tensor();
     StepProduct recurrent_product(w_hh[d], B, /*lda=*/3 * H, /*accumulate=*/true);  // carry += dgh W_hh
     auto dh_next = torch::zeros({B, H}, dy.options());
     auto carry = torch::empty({B, H}, dy.options());
@@ -152,9 +188,9 @@ void run_backward(const Tensor& dy, const Tensor& x1, const std::array<Tensor, 2
     const auto& h_prev_all = bf16 ? states_bf16.select(0, d) : states.select(0, d);  // [T+1, B, H]
     // One block: dgi's rows in time order (x1's), dgh's in step order (the states').
     const auto block_options = bf16 ? dy.options().dtype(torch::kBFloat16) : dy.options();
-    auto dgi = torch::empty({kBlockSteps * B, 3 * H}, block_options);
+    auto dgi = rows ? Tensor() : torch::empty({kBlockSteps * B, 3 * H}, block_options);
     auto dgh = torch::empty({kBlockSteps * B, 3 * H}, block_options);
-    Tensor step_dgi = bf16 ? torch::empty({B, 3 * H}, dy.options()) : Tensor();
+    Tensor step_dgi = bf16 || rows ? torch::empty({B, 3 * H}, dy.options()) : Tensor();
     Tensor step_dgh = bf16 ? torch::empty({B, 3 * H}, dy.options()) : Tensor();
     auto dx = need_dx ? grads.dx.select(0, d) : Tensor();
     auto dw_ih1 = grads.dw_ih1.select(0, d);
@@ -169,8 +205,8 @@ void run_backward(const Tensor& dy, const Tensor& x1, const std::array<Tensor, 2
       for (int64_t s = s_lo + n - 1; s >= s_lo; --s) {
         const int64_t t = time_of(d, s, steps);
         const T* g = gates_d + s * step_gates;
-        T* dgi_s = bf16 ? step_dgi.template data_ptr<T>()
-                        : dgi.template data_ptr<T>() + (t - t_lo) * B * 3 * H;
+        T* dgi_s = bf16 || rows ? step_dgi.template data_ptr<T>()
+                                : dgi.template data_ptr<T>() + (t - t_lo) * B * 3 * H;
         T* dgh_s = bf16 ? step_dgh.template data_ptr<T>()
                         : dgh.template data_ptr<T>() + (s - s_lo) * B * 3 * H;
         step_backward<T>(B, H, dy_d + t * 2 * H, steps * 2 * H, dh_next.template data_ptr<T>(), g,
@@ -179,9 +215,12 @@ void run_backward(const Tensor& dy, const Tensor& x1, const std::array<Tensor, 2
         if (bf16) {
           to_bfloat16(reinterpret_cast<const float*>(dgh_s), 3 * H,
                       bf16_data(dgh) + (s - s_lo) * B * 3 * H, 3 * H, B, 3 * H);
-          to_bfloat16(reinterpret_cast<const float*>(dgi_s), 3 * H,
-                      bf16_data(dgi) + (t - t_lo) * B * 3 * H, 3 * H, B, 3 * H);
+          if (!rows) {
+            to_bfloat16(reinterpret_cast<const float*>(dgi_s), 3 * H,
+                        bf16_data(dgi) + (t - t_lo) * B * 3 * H, 3 * H, B, 3 * H);
+          }
         }
+        if (rows) scatter_add_rows(dgi_s, row_of, t, B, steps, 3 * H, dgi_rows.template data_ptr<T>());
         for (int64_t b = 0; b < B; ++b) {
           const T* row = dgh_s + b * 3 * H + 2 * H;
 #pragma GCC ivdep
@@ -194,31 +233,30 @@ void run_backward(const Tensor& dy, const Tensor& x1, const std::array<Tensor, 2
         std::swap(dh_next, carry);
       }
       // The block's share of the large products, while dgi and dgh are in cache.
-      auto dgi_block = dgi.narrow(0, 0, n * B), dgh_block = dgh.narrow(0, 0, n * B);
+      auto dgh_block = dgh.narrow(0, 0, n * B);
       const bool first = block == blocks - 1;
-      if (need_dx) {
-        auto dx_block = dx.narrow(0, t_lo * B, n * B);
-        gru_product(dgi_block, w_ih[d], dx_block, /*accumulate=*/false);
+      if (!rows) {
+        auto dgi_block = dgi.narrow(0, 0, n * B);
+        if (need_dx) {
+          auto dx_block = dx.narrow(0, t_lo * B, n * B);
+          gru_product(dgi_block, w_ih[d], dx_block, /*accumulate=*/false);
+        }
+        gru_product(x1.narrow(0, t_lo * B, n * B).t(), dgi_block, dw_ih1, /*accumulate=*/!first);
       }
-      gru_product(x1.narrow(0, t_lo * B, n * B).t(), dgi_block, dw_ih1, /*accumulate=*/!first);
       gru_product(h_prev_all.narrow(0, s_lo, n).reshape({n * B, H}).t(), dgh_block, dw_hh,
                   /*accumulate=*/!first);
+    }
+    if (rows) {
+      // The input side once per distinct row: x1's U rows instead of T*B.
+      const auto dgi_operand = bf16 ? bfloat16_copy(dgi_rows) : dgi_rows;
+      if (need_dx) gru_product(dgi_operand, w_ih[d], dx, /*accumulate=*/false);
+      gru_product(x1.t(), dgi_operand, dw_ih1, /*accumulate=*/false);
     }
   });
 }
 
-// The input's gradient has E columns (the embedding's width, 100 for the
-// tutorial), which the dx products make as dgi [rows, 3H] x W_ih [3H, E]: a
-// width that is not a whole number of AVX-512 vectors leaves oneDNN a
-// masked tail in every row. Padded with zero columns of W_ih to a multiple
-// of 16 they run as full vectors: [512 x 384] x [384 x 100] at 93 GFLOP/s,
-// x [384 x 112] at 111 (AMD EPYC, one thread, hot cache).
 int64_t padded_width(int64_t E) { return (E + 15) / 16 * 16; }
 
-// dx: [2, T*B, ld] (per direction, time-major, E of ld columns used) ->
-// [B, T, E], the two directions' sum in the layout the embedding's backward
-// reads: one pass, where an add and then the embedding's transposing copy
-// made two.
 template <typename T>
 Tensor sum_directions_batch_first(const Tensor& dx, int64_t steps, int64_t B, int64_t E) {
   auto out = torch::empty({B, steps, E}, dx.options());
@@ -239,16 +277,16 @@ Tensor sum_directions_batch_first(const Tensor& dx, int64_t steps, int64_t B, in
   return out;
 }
 
-template void run_forward<float>(const Tensor&, const std::array<Tensor, 2>&,
+template void run_forward<float>(const Tensor&, const Tensor&, const std::array<Tensor, 2>&,
                                  const std::array<GRUDirectionWeights, 2>&, Tensor&, Tensor&, Tensor&,
                                  const Tensor&);
-template void run_forward<double>(const Tensor&, const std::array<Tensor, 2>&,
+template void run_forward<double>(const Tensor&, const Tensor&, const std::array<Tensor, 2>&,
                                   const std::array<GRUDirectionWeights, 2>&, Tensor&, Tensor&, Tensor&,
                                   const Tensor&);
-template void run_backward<float>(const Tensor&, const Tensor&, const std::array<Tensor, 2>&,
+template void run_backward<float>(const Tensor&, const Tensor&, const Tensor&, const std::array<Tensor, 2>&,
                                   const std::array<Tensor, 2>&, const Tensor&, const Tensor&, const Tensor&,
                                   bool, GruGrads&);
-template void run_backward<double>(const Tensor&, const Tensor&, const std::array<Tensor, 2>&,
+template void run_backward<double>(const Tensor&, const Tensor&, const Tensor&, const std::array<Tensor, 2>&,
                                    const std::array<Tensor, 2>&, const Tensor&, const Tensor&, const Tensor&,
                                    bool, GruGrads&);
 template Tensor sum_directions_batch_first<float>(const Tensor&, int64_t, int64_t, int64_t);

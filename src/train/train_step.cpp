@@ -91,7 +91,7 @@ StepResult TrainStep::run(const torch::Tensor& tokens, const torch::Tensor& labe
   if (model_->config().dropout.any()) {
     model_->set_dropout_generator(model::dropout_generator(options_.seed, step, rank_));
   }
-  auto out = model_->forward(tokens);
+  auto out = model_->forward(tokens, /*perturbation=*/{}, /*embedded_gradient=*/adversarial);
   auto loss = summed_loss(out.logits, labels, global_batch);
   result.times.forward = lap(&mark);
   if (adversarial) out.embedded.retain_grad();

@@ -43,7 +43,7 @@ TEST(AdversarialPerturbation, RaisesTheLossMoreThanRandomMovesOfTheSameNorm) {
   model->eval();  // no dropout: the same function in every forward
   const auto tokens = torch::tensor({{1, 5, 9, 12, 0, 0}, {1, 7, 8, 0, 0, 0}}, torch::kLong);
   const auto labels = torch::tensor({1, 0}, torch::kLong);
-  auto out = model->forward(tokens);
+  auto out = model->forward(tokens, /*perturbation=*/{}, /*embedded_gradient=*/true);
   out.embedded.retain_grad();
   const auto clean = summed_loss(out, labels);
   clean.backward();

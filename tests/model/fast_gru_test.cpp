@@ -96,6 +96,55 @@ TEST_P(FastGRUTest, GradientsMatchATen) {
   }
 }
 
+// The rows form (fast_bidirectional_gru_rows): x[b, t] = rows[index[b, t]],
+// against ATen's GRU on the gathered input, whose autograd sums the rows'
+// gradients through index_select. Few rows, so each is used many times.
+TEST_P(FastGRUTest, RowsFormMatchesATenOnTheGatheredInput) {
+  const auto [s, dtype] = GetParam();
+  const double tolerance = dtype == torch::kDouble ? 1e-5 : 1e-4;
+  torch::manual_seed(17);
+  Reference ref(s, dtype);
+  const int64_t U = std::max<int64_t>(2, s.batch * s.time / 3);
+  const auto rows0 = torch::randn({U, s.input}, torch::dtype(dtype));
+  const auto index = torch::randint(U, {s.batch, s.time}, torch::kLong);
+  const auto dy = torch::randn({s.batch, s.time, 2 * s.hidden}, torch::dtype(dtype));
+  const GruGemm saved = fast_gru_gemm();
+  std::vector<GruGemm> modes = {GruGemm::kWhole};
+  if (blocked_gemm_available()) modes.push_back(GruGemm::kSmallBlocks);
+  if (onednn_available()) modes.push_back(GruGemm::kOneDnn);
+  for (const bool rows_grad : {true, false}) {
+    std::vector<torch::Tensor> want, got;
+    for (const bool fast : {false, true}) {
+      auto rows = rows0.clone().requires_grad_(rows_grad);
+      for (auto& p : ref.params()) p.mutable_grad() = torch::Tensor();
+      auto out = fast ? fast_bidirectional_gru_rows(rows, index, ref.forward, ref.reverse)
+                      : std::get<0>(ref.gru->forward(
+                            rows.index_select(0, index.reshape({-1})).view({s.batch, s.time, s.input})));
+      (out * dy).sum().backward();
+      auto& into = fast ? got : want;
+      into.push_back(out.detach());
+      if (rows_grad) into.push_back(rows.grad().clone());
+      for (auto& p : ref.params()) into.push_back(p.grad().clone());
+    }
+    ASSERT_EQ(got.size(), want.size());
+    for (size_t i = 0; i < want.size(); ++i) {
+      EXPECT_LE(relative_error(got[i], want[i]), tolerance) << "tensor " << i << ", rows_grad " << rows_grad;
+    }
+  }
+  // Every product mode gives the same layer.
+  for (const GruGemm mode : modes) {
+    set_fast_gru_gemm(mode);
+    auto rows = rows0.clone().requires_grad_(true);
+    auto out = fast_bidirectional_gru_rows(rows, index, ref.forward, ref.reverse);
+    set_fast_gru_gemm(saved);
+    auto dense = rows0.index_select(0, index.reshape({-1})).view({s.batch, s.time, s.input});
+    torch::NoGradGuard no_grad;
+    EXPECT_LE(relative_error(out.detach(), std::get<0>(ref.gru->forward(dense))), tolerance)
+        << "mode " << static_cast<int>(mode);
+  }
+  set_fast_gru_gemm(saved);
+}
+
 INSTANTIATE_TEST_SUITE_P(
     Sizes, FastGRUTest,
     ::testing::Combine(::testing::Values(Sizes{3, 7, 5, 4},    // odd everything
@@ -198,6 +247,26 @@ TEST(FastGRU, RejectsWhatItCannotRun) {
                distgru::Error);
 }
 
+TEST(FastGRU, RowsFormRejectsAnIndexOutsideItsRows) {
+  Sizes s{2, 3, 4, 5};
+  Reference ref(s, torch::kFloat);
+  const auto rows = torch::randn({6, 4});
+  EXPECT_NO_THROW(fast_bidirectional_gru_rows(rows, torch::full({2, 3}, 5, torch::kLong), ref.forward, ref.reverse));
+  for (const int64_t bad : {int64_t{6}, int64_t{-1}}) {
+    try {
+      fast_bidirectional_gru_rows(rows, torch::full({2, 3}, bad, torch::kLong), ref.forward, ref.reverse);
+      ADD_FAILURE() << "index " << bad << " accepted";
+    } catch (const distgru::Error& e) {
+      EXPECT_NE(std::string(e.what()).find("outside the 6 rows"), std::string::npos) << e.what();
+    }
+  }
+  EXPECT_THROW(fast_bidirectional_gru_rows(rows, torch::zeros({2, 3}, torch::kInt), ref.forward, ref.reverse),
+               distgru::Error);
+  EXPECT_THROW(fast_bidirectional_gru_rows(torch::randn({6, 7}), torch::zeros({2, 3}, torch::kLong), ref.forward,
+                                           ref.reverse),
+               distgru::Error);
+}
+
 // The model's two encoder paths agree, and the switch changes no parameter name.
 TEST(FastGRU, ModelPathsAgree) {
   ModelConfig config;
@@ -231,6 +300,47 @@ TEST(FastGRU, ModelPathsAgree) {
     EXPECT_LE(diff.item<double>(), 1e-10 * std::max(1.0, item.value().grad().abs().max().item<double>()))
         << item.key();
   }
+}
+
+// The model's forward reads each distinct word once (encode_distinct_words)
+// unless asked for the dense embedded input; both give the same logits and
+// gradients, in training with word dropout too (the same masks drawn from
+// the same generator), in float64 so that only rounding can differ.
+TEST(FastGRU, DistinctWordsPathAgreesWithTheDensePath) {
+  ModelConfig config;
+  config.vocab_size = 40;
+  config.embed_dim = 7;
+  config.hidden_size = 6;
+  config.attention_size = 5;
+  config.dropout.word = 0.3;
+  config.dropout.encoder = 0.2;
+  torch::manual_seed(5);
+  AttentionGRU model(config);
+  model->to(torch::kDouble);
+  auto tokens = torch::tensor({{1, 5, 9, 12, 5, 9, 0, 0}, {1, 7, 5, 5, 9, 0, 0, 0}, {1, 9, 12, 7, 7, 7, 7, 0}},
+                              torch::kLong);
+  for (const bool training : {false, true}) {
+    model->train(training);
+    std::vector<torch::Tensor> results[2];
+    for (const bool dense : {false, true}) {
+      for (auto& p : model->parameters()) p.mutable_grad() = torch::Tensor();
+      model->set_dropout_generator(dropout_generator(42, 3, 0));
+      auto out = model->forward(tokens, {}, /*embedded_gradient=*/dense);
+      EXPECT_EQ(out.embedded.defined(), dense);
+      (out.logits * torch::tensor({{1.0, -2.0}, {0.5, 3.0}, {-1.0, 1.5}}, torch::kDouble)).sum().backward();
+      results[dense].push_back(out.logits.detach());
+      results[dense].push_back(out.attention.detach());
+      for (auto& p : model->parameters()) results[dense].push_back(p.grad().clone());
+    }
+    for (size_t i = 0; i < results[0].size(); ++i) {
+      const auto diff = (results[0][i] - results[1][i]).abs().max().item<double>();
+      EXPECT_LE(diff, 1e-10 * std::max(1.0, results[1][i].abs().max().item<double>()))
+          << "tensor " << i << (training ? ", training" : ", evaluation");
+    }
+  }
+  // Every position a different word: nothing to share, the dense path.
+  EXPECT_TRUE(model->forward(torch::arange(1, 25, torch::kLong).view({3, 8})).embedded.defined());
+  EXPECT_FALSE(model->forward(tokens).embedded.defined());
 }
 
 }  // namespace

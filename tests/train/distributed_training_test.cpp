@@ -165,7 +165,7 @@ TEST_F(DistributedTraining, AdversarialStepAddsThePerturbedReviewsGradient) {
                out.logits, labels, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum)) /
            static_cast<double>(batch);
   };
-  auto clean = by_hand->forward(tokens);
+  auto clean = by_hand->forward(tokens, /*perturbation=*/{}, /*embedded_gradient=*/true);
   clean.embedded.retain_grad();
   loss_of(clean).backward();
   std::vector<torch::Tensor> clean_grads;
