@@ -11,7 +11,13 @@
 # mpirun go and end their ranks. Prints what each failed rank reported
 # (which rank, on which host, what), earliest first, and returns CMD's
 # status, or 1 when it had to stop mpirun.
-# SIGINT/SIGTERM to the launcher go to mpirun; SUPERVISE_INTERRUPTED is then 1.
+# CMD runs in a session of its own, so that a terminal's Ctrl-C reaches the
+# launcher alone: Open MPI's mpirun, on SIGINT or SIGTERM, kills the ranks
+# about a second later, which may be before they have checkpointed. The
+# launcher turns a first SIGINT or SIGTERM into SIGUSR1 for CMD's process
+# group (mpirun forwards USR1 to every rank; the ranks checkpoint and exit 75:
+# src/runtime/stop_signals.h), and a second one into SIGTERM for mpirun (stop
+# now); SUPERVISE_INTERRUPTED is then 1.
 SUPERVISE_INTERRUPTED=0
 
 # failures ERROR_DIR [--no-time]: one line per rank that reported a failure,
@@ -85,18 +91,36 @@ wait_killing_if_stuck() {
   return 1
 }
 
+# supervise_interrupted PID: the launcher's INT/TERM trap (above).
+supervise_interrupted() {
+  if (( SUPERVISE_INTERRUPTED )); then
+    echo "supervise: stopping mpirun now" >&2
+    kill -TERM "$1" 2>/dev/null
+    return 0
+  fi
+  SUPERVISE_INTERRUPTED=1
+  echo "supervise: stopping: the ranks checkpoint at the end of their step and exit (Ctrl-C again: at once)" >&2
+  kill -USR1 -- "-$1" 2>/dev/null || kill -USR1 "$1" 2>/dev/null
+  return 0
+}
+
 supervise() {
   local error_dir=$1 grace=$2
   shift 2
   mkdir -p "$error_dir"
   rm -f "$error_dir"/rank-*.json
-  DISTGRU_ERROR_DIR=$error_dir "$@" &
+  # setsid runs CMD as the leader of a new session and process group (in a
+  # script, a background job is no group leader, so setsid need not fork
+  # and $! is CMD's pid and group id).
+  DISTGRU_ERROR_DIR=$error_dir setsid "$@" &
   local pid=$! stopped=0 rc
   SUPERVISE_INTERRUPTED=0
-  trap 'SUPERVISE_INTERRUPTED=1; kill -TERM '"$pid"' 2>/dev/null' INT TERM
+  trap 'supervise_interrupted '"$pid" INT TERM
   wait_killing_if_stuck "$pid" "$error_dir" "$grace" supervise mpirun "stopping it" && stopped=1
-  wait "$pid" 2>/dev/null  # no "Killed" notice: the line above says it
-  rc=$?
+  # No "Killed" notice: the line above says it. A trapped signal ends `wait`
+  # early (status > 128); wait again until the job has really ended.
+  rc=0; wait "$pid" 2>/dev/null || rc=$?
+  while kill -0 "$pid" 2>/dev/null; do rc=0; wait "$pid" 2>/dev/null || rc=$?; done
   trap - INT TERM
   local causes
   causes=$(failures "$error_dir")

@@ -42,6 +42,7 @@ while [[ $# -gt 0 ]]; do
 done
 [[ "$ranks" =~ ^[1-9][0-9]*$ ]] || { echo "train_local.sh: -n must be a positive integer" >&2; exit 2; }
 [[ "$max_restarts" =~ ^[0-9]+$ ]] || { echo "train_local.sh: --max-restarts must be a whole number" >&2; exit 2; }
+[[ "$threads" =~ ^[0-9]+$ ]] || { echo "train_local.sh: -t must be a whole number (0: cores / ranks)" >&2; exit 2; }
 if [[ "$threads" == 0 ]]; then threads=$(( cores / ranks )); (( threads >= 1 )) || threads=1; fi
 [[ -x "$bin/distgru-train" ]] || { echo "train_local.sh: $bin/distgru-train not built (run launch/build.sh)" >&2; exit 1; }
 

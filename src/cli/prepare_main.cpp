@@ -81,6 +81,12 @@ int main(int argc, char** argv) {
     return kExitUsage;
   }
 
+  try {
+    distgru::data::validate_prepare_options(opt);
+  } catch (const distgru::Error& e) {
+    std::cerr << "distgru-prepare: " << e.what() << "\nTry 'distgru-prepare --help'.\n";
+    return kExitUsage;
+  }
   distgru::init_logging(0, 1);
   try {
     const auto start = std::chrono::steady_clock::now();

@@ -41,6 +41,12 @@ int main(int argc, char** argv) {
         std::printf("validation accuracy %.4f  auc %.4f  (best, step %lld%s)\n", result.best_validation->accuracy,
                     result.best_validation->auc, static_cast<long long>(result.model_step),
                     result.model_averaged ? ", weight average" : "");
+      } else if (result.best_step >= 0) {
+        // The best validation came before a resume: only its score is in the checkpoint.
+        const bool loss = config.select_metric == train::SelectMetric::kLoss;
+        std::printf("validation %s %.4f  (best, step %lld, validated before the resume)\n",
+                    choice_name(config.select_metric), loss ? -result.best_score : result.best_score,
+                    static_cast<long long>(result.best_step));
       }
       if (result.test) {
         std::printf("test accuracy %.4f  auc %.4f  loss %.4f  (%lld reviews)\n", result.test->accuracy,

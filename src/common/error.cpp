@@ -14,6 +14,12 @@ std::string& label_storage() {
 void set_process_label(std::string label) { label_storage() = std::move(label); }
 const std::string& process_label() { return label_storage(); }
 
+std::string without_process_label(const std::string& what) {
+  const std::string label = "[" + process_label() + "] ";
+  if (!process_label().empty() && what.compare(0, label.size(), label) == 0) return what.substr(label.size());
+  return what;
+}
+
 std::string rank_label(int rank, int world_size, const std::string& host) {
   const auto number = [](int n) { return n < 0 ? std::string("?") : std::to_string(n); };
   return "rank " + number(rank) + "/" + number(world_size) + " on " + host;

@@ -41,6 +41,11 @@ void set_process_label(std::string label);
 std::string rank_label(int rank, int world_size, const std::string& host);
 const std::string& process_label();
 
+// `what` (an Error's message) without this process's "[label] " in front:
+// the same text on every rank that met the same problem, for comparing the
+// ranks' messages or reporting them once.
+std::string without_process_label(const std::string& what);
+
 // Builds the message "[label] what (at file:line)" and throws Error.
 [[noreturn]] void throw_error(const std::string& what, const char* file, int line);
 

@@ -45,6 +45,9 @@ class EpochCursor {
   bool at_epoch_start() const { return position_.step_in_epoch == 0; }
   // Steps of a whole epoch begun with this world size and batch.
   int64_t steps_per_epoch() const { return steps_per_epoch_; }
+  // Steps left in the epoch under way, this one included (after a resume
+  // with another world size or batch, fewer than a whole epoch's).
+  int64_t steps_left_in_epoch() const { return segment_offset_ + plan_.steps - position_.step_in_epoch; }
 
   // This rank's samples for the next step (indices into [0, n), inside this
   // rank's block_of(n, rank, world_size)), in visiting order.

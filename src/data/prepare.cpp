@@ -34,25 +34,6 @@ uint64_t bounded(std::mt19937_64& rng, uint64_t bound) {
   }
 }
 
-void validate(const PrepareOptions& opt) {
-  DISTGRU_CHECK(!opt.source.empty(), "prepare: --source is required");
-  DISTGRU_CHECK(!opt.out_dir.empty(), "prepare: --out is required");
-  DISTGRU_CHECK(opt.shards >= 1,
-                "prepare: --shards must be at least 1, got " + std::to_string(opt.shards));
-  DISTGRU_CHECK(opt.test_shards >= 1, "prepare: --test-shards must be at least 1, got " +
-                                          std::to_string(opt.test_shards));
-  DISTGRU_CHECK(opt.vocab_size > 3,
-                "prepare: --vocab-size must be greater than 3 (ids 0..2 are "
-                "reserved), got " +
-                    std::to_string(opt.vocab_size));
-  DISTGRU_CHECK(opt.sentence_size >= 2,
-                "prepare: --sentence-size must be at least 2 (start "
-                "token + one word), got " +
-                    std::to_string(opt.sentence_size));
-  std::error_code ec;
-  DISTGRU_CHECK(fs::exists(opt.source, ec), opt.source + ": no such file or directory");
-}
-
 struct Encoded {
   std::vector<int32_t> x;  // row-major [n, sentence_size]
   std::vector<int32_t> y;
@@ -113,6 +94,29 @@ std::string source_basename(const std::string& source) {
 
 }  // namespace
 
+void validate_prepare_options(const PrepareOptions& opt) {
+  DISTGRU_CHECK(!opt.source.empty(), "prepare: --source is required");
+  DISTGRU_CHECK(!opt.out_dir.empty(), "prepare: --out is required");
+  DISTGRU_CHECK(opt.shards >= 1,
+                "prepare: --shards must be at least 1, got " + std::to_string(opt.shards));
+  DISTGRU_CHECK(opt.test_shards >= 1, "prepare: --test-shards must be at least 1, got " +
+                                          std::to_string(opt.test_shards));
+  DISTGRU_CHECK(opt.vocab_size > 3,
+                "prepare: --vocab-size must be greater than 3 (ids 0..2 are "
+                "reserved), got " +
+                    std::to_string(opt.vocab_size));
+  DISTGRU_CHECK(opt.sentence_size >= 2,
+                "prepare: --sentence-size must be at least 2 (start "
+                "token + one word), got " +
+                    std::to_string(opt.sentence_size));
+  DISTGRU_CHECK(opt.max_train >= 0 && opt.max_test >= 0,
+                "prepare: --max-train and --max-test must be 0 (all) or more, got " + std::to_string(opt.max_train) +
+                    " and " + std::to_string(opt.max_test));
+  std::error_code ec;
+  DISTGRU_CHECK(fs::exists(opt.source, ec), opt.source + ": no such file or directory");
+}
+
+
 std::vector<size_t> shuffled_order(size_t n, uint64_t seed) {
   std::vector<size_t> order(n);
   for (size_t i = 0; i < n; ++i) order[i] = i;
@@ -131,7 +135,7 @@ std::string shard_name(const std::string& split, int32_t index, int32_t count) {
 }
 
 PrepareSummary prepare_imdb(const PrepareOptions& opt) {
-  validate(opt);
+  validate_prepare_options(opt);
   std::error_code ec;
   fs::create_directories(opt.out_dir, ec);
   DISTGRU_CHECK(

@@ -31,6 +31,12 @@ struct PrepareSummary {
   std::vector<std::string> files;  // paths written: shards, vocab.txt, manifest.json last
 };
 
+// Throws distgru::Error naming the option when `opt` cannot be prepared
+// (counts below their minimum, a missing source); prepare_imdb checks it
+// first, and distgru-prepare too, to tell a usage error (exit 2) from a
+// failure.
+void validate_prepare_options(const PrepareOptions& opt);
+
 // Steps: read_imdb; count train words (tokenize); build the vocabulary;
 // encode; shuffle train with `seed` and test with a seed derived from it;
 // split each into contiguous shards whose sizes differ by at most one; write

@@ -4,12 +4,16 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include <fmt/format.h>
+
+#include <vector>
+
 #include "common/error.h"
 #include "data/manifest.h"
 
 namespace distgru::data {
 
-std::string resolve_word_vectors(const std::string& setting, const std::string& data_dir) {
+std::string resolve_word_vectors(const std::string& setting, const std::string& data_dir, double val_fraction) {
   if (setting.empty() || setting == "none") return "";
   if (setting != "data") return setting;
   const auto dir = std::filesystem::path(data_dir);
@@ -23,8 +27,13 @@ std::string resolve_word_vectors(const std::string& setting, const std::string& 
   DISTGRU_CHECK(in.good(), "--glove data: " + record + " (the record of " + vectors +
                                ") cannot be read; remake both with data/pretrain_vectors.sh " + data_dir);
   std::string expected;
+  std::vector<std::string> learned_from;
+  double left_out = 0;
   try {
-    expected = nlohmann::json::parse(in).at("vectors_sha256").get<std::string>();
+    const auto made = nlohmann::json::parse(in);
+    expected = made.at("vectors_sha256").get<std::string>();
+    learned_from = made.at("train_shards").get<std::vector<std::string>>();
+    left_out = made.at("val_fraction_left_out").get<double>();
   } catch (const nlohmann::json::exception& e) {
     DISTGRU_FAIL(record + ": not a word-vector record (" + e.what() + "); remake it with data/pretrain_vectors.sh " +
                  data_dir);
@@ -33,6 +42,21 @@ std::string resolve_word_vectors(const std::string& setting, const std::string& 
   DISTGRU_CHECK(actual == expected, vectors + ": SHA-256 " + actual + " but " + record + " records " + expected +
                                         ": the file changed or was cut short after it was made; remake it with "
                                         "data/pretrain_vectors.sh " + data_dir);
+  std::vector<std::string> shards;
+  for (const auto& f : load_manifest(data_dir).files_of("train")) shards.push_back(f.sha256);
+  const std::string remake = "; remake them with `data/pretrain_vectors.sh " + data_dir + " --val-fraction " +
+                             fmt::format("{:g}", val_fraction) + "`, or pass --glove none";
+  DISTGRU_CHECK(learned_from == shards, "--glove data: " + vectors +
+                                            " was learned from other training shards than " + data_dir +
+                                            "/manifest.json lists (the data were prepared again after it)" + remake);
+  // The validation reviews are the training split's last val_fraction: a
+  // tail the vectors did not leave out is a tail they trained on, and
+  // validation would then score words the model saw in those very reviews.
+  DISTGRU_CHECK(val_fraction <= left_out + 1e-9,
+                fmt::format("--glove data: {} left out the last {:g} of the training reviews, but this run "
+                            "validates on the last {:g}: the vectors learned from {:g} of its validation reviews",
+                            vectors, left_out, val_fraction, val_fraction - left_out) +
+                    remake);
   return vectors;
 }
 

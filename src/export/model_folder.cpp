@@ -1,8 +1,10 @@
 #include "export/model_folder.h"
 
 #include <filesystem>
+#include <utility>
 
 #include "common/error.h"
+#include "common/log.h"
 #include "data/manifest.h"
 #include "data/vocabulary.h"
 #include "export/onnx_export.h"
@@ -83,6 +85,16 @@ std::vector<std::string> export_model_folder(train::LoadedModel& loaded, const s
       {"provenance", provenance}};
   if (options.onnx) config["files"]["onnx"] = "model.onnx";
   if (options.safetensors) config["files"]["safetensors"] = "model.safetensors";
+  if (!options.onnx) config.erase("onnx");
+  // A format this export does not write must not be left from an earlier
+  // one into the same folder: it would be another model's, beside this
+  // one's vocabulary and config.
+  for (const auto& [name, wanted] : {std::pair{"model.onnx", options.onnx}, {"model.safetensors", options.safetensors}}) {
+    if (!wanted && fs::exists(path(name))) {
+      fs::remove(path(name));
+      spdlog::info("removed {}, an earlier export's: this one writes no {}", path(name), name);
+    }
+  }
   write_file_atomic(path("config.json"), config.dump(2) + "\n", files);
   written.push_back(path("config.json"));
   return written;

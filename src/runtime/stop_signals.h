@@ -1,9 +1,11 @@
 #pragma once
-// Preemption: SIGUSR1 and SIGTERM only record that they arrived. The trainer
-// looks at the record at each step boundary, all ranks agree on it with one
-// collective, rank 0 writes a checkpoint, and every rank exits with
-// kExitCheckpointed. A second signal while that happens changes nothing: the
-// handler never does more than store a number.
+// Preemption and Ctrl-C: SIGUSR1, SIGTERM and a first SIGINT only record
+// that they arrived. The trainer looks at the record at each step boundary,
+// all ranks agree on it with one collective, rank 0 writes a checkpoint, and
+// every rank exits with kExitCheckpointed. A second SIGUSR1 or SIGTERM while
+// that happens changes nothing: the handler never does more than store a
+// number. A second SIGINT (Ctrl-C pressed again) ends the process at once,
+// as Ctrl-C does to a program without a handler.
 
 namespace distgru::runtime {
 

@@ -231,7 +231,9 @@ CheckpointContents load_checkpoint(const std::string& path, torch::nn::Module& m
     }
     if (optimizer != nullptr) {
       torch::serialize::InputArchive optim_archive;
-      in.read("optimizer", optim_archive);
+      DISTGRU_CHECK(in.try_read("optimizer", optim_archive),
+                    path + ": holds the parameters only, without the optimizer's state (best.pt is such a file): "
+                           "resume from a step checkpoint (ckpt-*.pt, or --resume auto)");
       optimizer->load(optim_archive);
     }
     torch::serialize::InputArchive average_archive;
@@ -309,6 +311,12 @@ std::vector<std::pair<int64_t, fs::path>> step_checkpoints(const std::string& di
   return found;
 }
 }  // namespace
+
+std::vector<int64_t> checkpoint_steps(const std::string& dir) {
+  std::vector<int64_t> steps;
+  for (const auto& [step, path] : step_checkpoints(dir)) steps.push_back(step);
+  return steps;
+}
 
 std::optional<std::string> find_latest_checkpoint(const std::string& dir) {
   const fs::path latest = fs::path(dir) / "LATEST";

@@ -104,6 +104,10 @@ std::optional<std::string> find_usable_checkpoint(const std::string& dir,
 // is meant. Throws when nothing is found.
 std::string resolve_checkpoint(const std::string& path_or_dir);
 
+// The steps of dir's ckpt-*.pt files, ascending; empty when there are none
+// or dir does not exist.
+std::vector<int64_t> checkpoint_steps(const std::string& dir);
+
 // Deletes all but the newest `keep` ckpt-*.pt files in dir.
 void prune_checkpoints(const std::string& dir, int64_t keep);
 

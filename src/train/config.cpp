@@ -162,7 +162,9 @@ std::string with_data_fingerprint(std::string settings, const std::string& data_
   try {
     fingerprint = data::data_fingerprint(data_dir);
   } catch (const Error& e) {
-    fingerprint = std::string("unreadable (") + e.what() + ")";
+    // The same text on every rank that cannot read it: the data's own
+    // check then refuses the run with the reason, not as ranks that differ.
+    fingerprint = "unreadable (" + without_process_label(e.what()) + ")";
   }
   return settings + "data fingerprint = " + fingerprint + "\n";
 }

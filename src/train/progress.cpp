@@ -88,15 +88,15 @@ void StatusLine::clear() {
   open_ = false;
 }
 
-Progress::Progress(int64_t total_steps, int64_t steps_per_epoch, int64_t global_batch,
+Progress::Progress(int64_t total_steps, int64_t total_epochs, int64_t global_batch,
                    int64_t start_step, ProgressStyle style)
     : total_steps_(total_steps),
-      steps_per_epoch_(steps_per_epoch),
+      total_epochs_(total_epochs),
       global_batch_(global_batch),
       last_step_(start_step),
       status_(style) {}
 
-Progress::Line Progress::update(int64_t step, double loss, double window_seconds) {
+Progress::Line Progress::update(int64_t step, int64_t epoch, double loss, double window_seconds) {
   const int64_t steps = step - last_step_;
   last_step_ = step;
   trained_seconds_ += window_seconds;
@@ -104,10 +104,8 @@ Progress::Line Progress::update(int64_t step, double loss, double window_seconds
   Line line;
   line.samples_per_second = window_seconds > 0 ? steps * global_batch_ / window_seconds : 0.0;
   const double per_step = trained_steps_ > 0 ? trained_seconds_ / trained_steps_ : 0.0;
-  const int64_t epochs = (total_steps_ + steps_per_epoch_ - 1) / steps_per_epoch_;
-  const int64_t epoch = std::min(epochs, (step - 1) / steps_per_epoch_ + 1);
   line.text = fmt::format("epoch {}/{} step {}/{} loss {:.4f} {:.1f} samples/s ETA {}", epoch,
-                          epochs, step, total_steps_, loss, line.samples_per_second,
+                          total_epochs_, step, total_steps_, loss, line.samples_per_second,
                           format_duration(per_step * static_cast<double>(total_steps_ - step)));
   return line;
 }

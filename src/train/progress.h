@@ -46,15 +46,18 @@ class StatusLine {
 
 class Progress {
  public:
-  Progress(int64_t total_steps, int64_t steps_per_epoch, int64_t global_batch, int64_t start_step,
+  // total_epochs: of the whole run, for "epoch e/E".
+  Progress(int64_t total_steps, int64_t total_epochs, int64_t global_batch, int64_t start_step,
            ProgressStyle style = detect_progress_style());
 
   struct Line {
     std::string text;
     double samples_per_second = 0.0;
   };
+  // `epoch`: 1-based, the epoch `step` was taken in (the data cursor's: after
+  // a resume with another batch it is not step / steps per epoch).
   // `window_seconds`: training time since the previous update.
-  Line update(int64_t step, double loss, double window_seconds);
+  Line update(int64_t step, int64_t epoch, double loss, double window_seconds);
   // The line on the terminal (live) or in the log (plain).
   void show(const Line& line) { status_.show(line.text); }
   // Call before anything else logs (validation, checkpoints, the end).
@@ -63,7 +66,7 @@ class Progress {
  private:
   // Constant after construction.
   int64_t total_steps_;
-  int64_t steps_per_epoch_;
+  int64_t total_epochs_;
   int64_t global_batch_;
   // Updated by update().
   int64_t last_step_;

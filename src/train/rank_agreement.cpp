@@ -76,4 +76,29 @@ StepAgreement agree_after_step(dist::Communicator& comm, double local_loss, int 
   return agreed;
 }
 
+void agree_on_check(dist::Communicator& comm, const std::function<void()>& check) {
+  std::string problem;
+  try {
+    check();
+  } catch (const Error& e) {
+    // Without this rank's "[rank 1/2 on host] ": the ranks' messages are
+    // compared, and the refusal names the ranks itself.
+    problem = without_process_label(e.what());
+    if (problem.empty()) problem = "(an error without a message)";
+  }
+  const auto all = dist::allgather_strings(comm, problem);
+  std::vector<std::pair<int, std::string>> failed;
+  for (size_t r = 0; r < all.size(); ++r) {
+    if (!all[r].empty()) failed.emplace_back(static_cast<int>(r), all[r]);
+  }
+  if (failed.empty()) return;
+  const bool same = failed.size() == all.size() &&
+                    std::all_of(failed.begin(), failed.end(), [&](const auto& f) { return f.second == failed[0].second; });
+  std::string message = same ? failed[0].second : "";
+  if (!same) {
+    for (const auto& [rank, what] : failed) message += (message.empty() ? "" : "; ") + ("rank " + std::to_string(rank) + ": " + what);
+  }
+  throw AgreedError(message, kExitRefused);
+}
+
 }  // namespace distgru::train

@@ -8,6 +8,7 @@
 //     was asked to stop (runtime/stop_signals.h), so every rank logs the same
 //     loss, checks it the same way, and stops at the same step boundary.
 
+#include <functional>
 #include <string>
 
 #include "distributed/communicator.h"
@@ -26,6 +27,14 @@ void check_settings_agree(dist::Communicator& comm, const std::string& settings,
 // collective: `config`, once every rank has been found to run with the same
 // one (settings_agreement_text).
 TrainConfig agreed_config(TrainConfig config, dist::Communicator& comm);
+
+// collective: runs `check` (a test of a file or a setting every rank
+// makes before training) on every rank. When it throws distgru::Error on
+// any rank, every rank throws the same AgreedError (kExitRefused): the
+// message, when every rank failed with the same, else "rank R: message"
+// for each rank that failed. So a refusal before training ends the job cleanly with status
+// 2, where one rank's exception would abort it with MPI's boilerplate.
+void agree_on_check(dist::Communicator& comm, const std::function<void()>& check);
 
 struct StepAgreement {
   double loss = 0.0;    // mean over the global batch

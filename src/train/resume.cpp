@@ -1,5 +1,7 @@
 #include "train/resume.h"
 
+#include <filesystem>
+
 #include "common/error.h"
 #include "common/log.h"
 #include "distributed/tensor_collectives.h"
@@ -29,6 +31,57 @@ std::string choose_resume_checkpoint(const TrainConfig& config, const Checkpoint
     spdlog::info("resume: no usable checkpoint in {} yet, starting from scratch", config.checkpoint_dir);
   }
   return path;
+}
+
+namespace {
+
+std::string list(const std::vector<std::string>& names) {
+  std::string out;
+  for (size_t i = 0; i < names.size() && i < 4; ++i) out += (i ? ", " : "") + names[i];
+  if (names.size() > 4) out += fmt::format(" and {} more", names.size() - 4);
+  return out;
+}
+
+bool inside(const std::string& file, const std::string& dir) {
+  std::error_code ec;
+  const auto parent = std::filesystem::weakly_canonical(std::filesystem::path(file).parent_path(), ec);
+  return !ec && parent == std::filesystem::weakly_canonical(dir, ec);
+}
+
+}  // namespace
+
+void check_run_directory(const CheckpointPolicy& checkpoints, const std::string& resumed_from, int64_t resumed_step,
+                         dist::Communicator& comm) {
+  if (!checkpoints.enabled()) return;
+  std::string refusal;
+  if (comm.rank() == 0) {
+    const std::string& dir = checkpoints.dir();
+    const bool continuing = !resumed_from.empty() && inside(resumed_from, dir);
+    std::vector<std::string> found;
+    for (const int64_t step : checkpoint_steps(dir)) {
+      if (!continuing || step > resumed_step) found.push_back(checkpoint_name(step));
+    }
+    if (!continuing) {
+      for (const char* name : {"LATEST", "best.pt", "metrics.jsonl", CheckpointPolicy::kTestMetricsName}) {
+        if (std::filesystem::exists(checkpoints.path(name))) found.push_back(name);
+      }
+    }
+    if (!found.empty() && continuing) {
+      refusal = fmt::format("{} holds checkpoints past step {}, where this run resumes ({}): they belong to the "
+                            "future this run abandons, and --resume auto and the pruning of old checkpoints would "
+                            "take them for this run's. Move them out of the directory, or resume into another "
+                            "--checkpoint-dir",
+                            dir, resumed_step, list(found));
+    } else if (!found.empty()) {
+      refusal = fmt::format("{} already holds a run ({}): a new run there would overwrite its best.pt and "
+                            "metrics, and the pruning of old checkpoints would delete this run's own in favour of "
+                            "that one's. Pass --resume auto to continue that run, or give this one its own "
+                            "--checkpoint-dir",
+                            dir, list(found));
+    }
+  }
+  refusal = dist::broadcast_string(comm, refusal, 0);
+  if (!refusal.empty()) throw AgreedError(refusal, kExitRefused);
 }
 
 void check_resume_allowed(const std::string& path, const CheckpointContents& saved, const TrainConfig& now,

@@ -22,6 +22,17 @@ namespace distgru::train {
 std::string choose_resume_checkpoint(const TrainConfig& config, const CheckpointPolicy& checkpoints,
                                      dist::Communicator& comm);
 
+// collective: throws AgreedError (kExitRefused) when the run directory
+// holds files another run wrote, which this one would overwrite (best.pt,
+// metrics.jsonl, test_metrics.json) or mistake for its own (checkpoints,
+// which pruning keeps by step and --resume auto takes by step): for a run
+// that starts afresh (`resumed_from` empty) or from a checkpoint outside
+// the directory, any such file; for one resumed from a checkpoint of the
+// directory at step `resumed_step`, a checkpoint of a later step (a future
+// the run is abandoning). Rank 0 looks; every rank throws the same.
+void check_run_directory(const CheckpointPolicy& checkpoints, const std::string& resumed_from, int64_t resumed_step,
+                         dist::Communicator& comm);
+
 // Throws AgreedError when the checkpoint at `path` (its stored config and
 // state: `saved`) cannot be resumed with `now` on data whose fingerprints are
 // in `fresh`:

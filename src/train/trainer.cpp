@@ -3,9 +3,11 @@
 #include <chrono>
 #include <cmath>
 #include <filesystem>
+#include <optional>
 
 #include "common/error.h"
 #include "common/log.h"
+#include "data/dataset.h"
 #include "data/manifest.h"
 #include "distributed/tensor_collectives.h"
 #include "runtime/stop_signals.h"
@@ -15,9 +17,24 @@
 #include "train/rank_agreement.h"
 #include "train/replica.h"
 #include "train/resume.h"
+#include "train/setting_warnings.h"
 #include "train/step_trace.h"
 
 namespace distgru::train {
+namespace {
+
+// `make()` on every rank, a refusal (kExitRefused) on every rank when it
+// throws on any (agree_on_check): the files and settings a run checks
+// before training are the user's to fix, and one rank's exception would
+// otherwise abort the job with MPI's boilerplate.
+template <typename Make>
+auto agreed(dist::Communicator& comm, Make make) -> decltype(make()) {
+  std::optional<decltype(make())> made;
+  agree_on_check(comm, [&] { made.emplace(make()); });
+  return std::move(*made);
+}
+
+}  // namespace
 
 Trainer::Trainer(TrainConfig config, dist::Communicator& comm, FileSystem& files)
     : config_(agreed_config(std::move(config), comm)),
@@ -25,12 +42,16 @@ Trainer::Trainer(TrainConfig config, dist::Communicator& comm, FileSystem& files
       is_root_(comm.rank() == 0),
       run_id_(new_run_id()),
       lock_(lock_run_directory(config_.checkpoint_dir, comm, run_id_)),
-      data_(config_, comm.rank(), comm.size()),
-      schedule_(config_, data::steps_per_epoch(data_.train_size(), config_.batch_size, comm.size())),
+      data_(agreed(comm, [&] { return TrainingData(config_, comm.rank(), comm.size()); })),
+      schedule_(config_, agreed(comm, [&] {
+                  return data::steps_per_epoch(data_.train_size(), config_.batch_size, comm.size());
+                })),
       checkpoints_(config_.checkpoint_dir, config_.checkpoint_every, config_.keep_checkpoints, files),
       model_(build_replica(config_, comm)),
       step_(std::make_unique<TrainStep>(model_, comm, StepOptions::of(config_))),
-      cursor_(data_.train_size(), config_.batch_size, config_.seed, comm.rank(), comm.size()),
+      cursor_(agreed(comm, [&] {
+        return data::EpochCursor(data_.train_size(), config_.batch_size, config_.seed, comm.rank(), comm.size());
+      })),
       best_(config_.select_metric) {
   spdlog::info("data: {} training reviews ({} held out for validation), {} steps/epoch, {} steps, "
                "local batch {} of global {}",
@@ -61,8 +82,17 @@ Trainer::Trainer(TrainConfig config, dist::Communicator& comm, FileSystem& files
   state_.data_fingerprint = data::data_fingerprint(config_.data_dir);
   state_.vocab_fingerprint = data::vocab_fingerprint(config_.data_dir);
   resume_if_asked();
-  if (config_.sample_log && !checkpoints_.enabled() && is_root_) {
-    spdlog::warn("--sample-log 1 without --checkpoint-dir: no sample log is written");
+  // The test split is read after training: a file missing or damaged there
+  // is found now, before the run spends its hours.
+  if (config_.score_test) {
+    agree_on_check(comm_, [&] {
+      data::ShardedDataset(config_.data_dir, "test", shard_meta(config_, "test"), config_.verify_checksums);
+    });
+  }
+  if (is_root_) {
+    const RunFacts facts{data_.train_size(), static_cast<int64_t>(data_.validation().size()), state_.step,
+                         schedule_.total_steps()};
+    for (const auto& warning : setting_warnings(config_, facts)) spdlog::warn("{}", warning);
   }
   if (config_.sample_log && checkpoints_.enabled()) {
     sample_log_.emplace(config_.checkpoint_dir, dist::broadcast_string(comm_, run_id_), comm.rank(), comm.size(),
@@ -87,16 +117,25 @@ Trainer::~Trainer() = default;
 
 void Trainer::resume_if_asked() {
   const auto path = choose_resume_checkpoint(config_, checkpoints_, comm_);
-  if (path.empty()) return;
-  const auto saved = read_checkpoint_header(path);
+  if (path.empty()) {
+    // --resume auto with no checkpoint yet continues whatever the directory
+    // holds (a run stopped before its first checkpoint).
+    if (config_.resume.empty()) check_run_directory(checkpoints_, "", 0, comm_);
+    return;
+  }
+  const auto saved = agreed(comm_, [&] {
+    DISTGRU_CHECK(!std::filesystem::is_directory(path),
+                  "--resume " + path + " is a directory: name a checkpoint file in it, or pass --resume auto "
+                  "with --checkpoint-dir " + path);
+    return read_checkpoint_header(path);
+  });
+  // --resume auto took the directory's newest usable checkpoint: anything
+  // later there is a file it skipped as unusable, and said so.
+  if (config_.resume != "auto") check_run_directory(checkpoints_, path, saved.state.step, comm_);
   check_resume_allowed(path, saved, config_, state_);
   const auto then = config_from_ini(saved.config_ini, path);
-  for (const auto& note : resume_notes(saved, config_, Schedule(then, cursor_.steps_per_epoch()).total_steps(),
-                                       schedule_.total_steps())) {
-    spdlog::warn("{}", note);
-  }
   const auto fresh = state_;
-  auto loaded = load_checkpoint(path, *model_, &step_->optimizer());
+  auto loaded = agreed(comm_, [&] { return load_checkpoint(path, *model_, &step_->optimizer()); });
   state_ = loaded.state;
   if (ema_ && !loaded.weight_average.empty()) {
     ema_->restore(loaded.weight_average);
@@ -113,6 +152,15 @@ void Trainer::resume_if_asked() {
   const auto position = state_.position;
   if (cursor_.resume(position)) spdlog::warn("{}", epoch_change_note(position, comm_.size(), config_.batch_size));
   state_.position = cursor_.position();
+  // The steps so far ran at the checkpoint's batch and world size, the rest
+  // at this run's: the schedule's total (and so the learning-rate curve)
+  // counts both.
+  schedule_.resumed(state_.step, cursor_.epoch(), cursor_.steps_left_in_epoch());
+  const int64_t total_then =
+      Schedule(then, data::steps_per_epoch(data_.train_size(), then.batch_size, position.world_size)).total_steps();
+  for (const auto& note : resume_notes(saved, config_, total_then, schedule_.total_steps())) {
+    spdlog::warn("{}", note);
+  }
   if (state_.best_step >= 0) {
     best_.restore(state_.best_metric, state_.best_step, best_parameters(checkpoints_, config_, comm_.device()));
   }
@@ -204,7 +252,10 @@ int Trainer::stop(int signal) {
 
 TrainResult Trainer::run() {
   TrainResult result;
-  Progress progress(schedule_.total_steps(), cursor_.steps_per_epoch(), config_.batch_size, state_.step);
+  const int64_t total_epochs = config_.steps > 0
+                                   ? (config_.steps + cursor_.steps_per_epoch() - 1) / cursor_.steps_per_epoch()
+                                   : config_.epochs;
+  Progress progress(schedule_.total_steps(), total_epochs, config_.batch_size, state_.step);
   TrainingClock clock;
   const int64_t first_step = state_.step;
   if (state_.validation_pending) {
@@ -235,9 +286,11 @@ TrainResult Trainer::run() {
     state_.position = cursor_.position();
     const bool last = schedule_.finished(state_.step, cursor_.epoch());
     if (schedule_.log_due(state_.step, last)) {
-      const auto line = progress.update(state_.step, agreed.loss, clock.window_seconds());
+      // The epoch this step was taken in (the cursor has moved past it).
+      const int64_t epoch = cursor_.epoch() + !cursor_.at_epoch_start();
+      const auto line = progress.update(state_.step, epoch, agreed.loss, clock.window_seconds());
       progress.show(line);  // one updating line on a terminal, else a log line
-      if (log_) log_->step(state_.step, cursor_.epoch() + !cursor_.at_epoch_start(), agreed.loss,
+      if (log_) log_->step(state_.step, epoch, agreed.loss,
                            line.samples_per_second, last_lr_, stepped);
       clock.new_window();
     }
@@ -280,6 +333,8 @@ TrainResult Trainer::run() {
   if (checkpoints_.due_at_end(state_.step)) save_checkpoint();
   write_trace();  // when the run ended before the trace's last step
   result.best_validation = best_.result();
+  result.best_step = best_.step();
+  result.best_score = best_.score();
   result.model_step = best_.has_parameters() ? best_.step() : state_.step;
   result.model_averaged = best_.has_parameters() && state_.best_averaged;
   if (!config_.score_test) {

@@ -42,7 +42,9 @@ struct TrainResult {
   int64_t steps = 0;
   double train_seconds = 0.0;          // wall time of the training loop
   double samples_per_second = 0.0;     // over all training steps of this run
-  std::optional<EvalResult> best_validation;
+  std::optional<EvalResult> best_validation;  // of this process's validations
+  int64_t best_step = -1;              // of the best validation, a resumed run's past ones included
+  double best_score = 0.0;             // its selection_score (the loss negated)
   std::optional<EvalResult> test;
   int64_t model_step = 0;              // step whose parameters were tested
   bool model_averaged = false;         // ... as their moving average (--ema-decay)
@@ -102,7 +104,7 @@ class Trainer {
   const std::string run_id_;       // names this run in metrics.jsonl and in the run lock
   std::optional<RunLock> lock_;    // rank 0: the run directory is this run's alone
   const TrainingData data_;
-  const Schedule schedule_;
+  Schedule schedule_;  // its total is set again when a resume changes the batch (Schedule::resumed)
   CheckpointPolicy checkpoints_;
   model::AttentionGRU model_;
   std::unique_ptr<TrainStep> step_;

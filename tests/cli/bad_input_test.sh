@@ -31,7 +31,7 @@ expect_error "archive with no reviews" 1 "empty.tar.gz: no reviews" \
 check "a failed prepare leaves no output directory" test ! -e "$tmp/never/manifest.json"
 echo "not gzip" >"$tmp/corrupt.tar.gz"
 expect_error "corrupt archive" 1 "corrupt.tar.gz" "$bin/distgru-prepare" --source "$tmp/corrupt.tar.gz" --out "$tmp/never"
-expect_error "missing source" 1 "/nonexistent/aclImdb.tar.gz: no such file" \
+expect_error "missing source" 2 "/nonexistent/aclImdb.tar.gz: no such file" \
   "$bin/distgru-prepare" --source /nonexistent/aclImdb.tar.gz --out "$tmp/never"
 
 # A good dataset and a short run whose files must survive later failures.

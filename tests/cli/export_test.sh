@@ -72,4 +72,13 @@ rc=0; "$bin/distgru-export" --checkpoint "$tmp/run" --out "$tmp/never" --vocab "
   >"$tmp/refused.out" 2>&1 || rc=$?
 check "distgru-export refuses another vocabulary (exit 2)" test "$rc" -eq 2
 check "naming it" grep -q "was trained with the vocabulary" "$tmp/refused.out"
+
+# Exported again into the same folder in one format only: the other
+# format's file of the earlier export goes, and config.json stops naming it.
+cp -r "$tmp/model" "$tmp/again"
+"$bin/distgru-export" --checkpoint "$tmp/run" --out "$tmp/again" --format safetensors >"$tmp/again.out" 2>&1 ||
+  { cat "$tmp/again.out"; bad "distgru-export --format safetensors failed"; }
+check "a second export in one format removes the other's file" test ! -e "$tmp/again/model.onnx"
+check "and says so" grep -q "removed .*model.onnx, an earlier export's" "$tmp/again.out"
+check "config.json describes no ONNX graph" not_contains "$tmp/again/config.json" '"onnx"'
 finish

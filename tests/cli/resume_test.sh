@@ -77,5 +77,66 @@ for n in 3 1; do
   final=$(grep -o '"loss":[0-9.e+-]*' "$dir/metrics.jsonl" | grep -v nan | tail -5 | sed 's/.*://' | awk '{ s += $1 } END { print s / NR }')
   check "2 -> $n ranks: still converging (loss $first -> $final)" gt "$first" "$final"
 done
+
+# 5. A new run (no --resume) in a directory that holds a run is refused, and
+# the directory is left as it was; so is a resume from one of its
+# checkpoints that would leave later ones behind.
+snap() { find "$1" -type f ! -name 'run.lock*' -exec md5sum {} + | sort | md5sum; }
+before=$(snap "$tmp/sig")
+rc=0; train 2 "$tmp/sig" -- --steps 3 >/dev/null 2>"$tmp/fresh.err" || rc=$?
+check "a new run in a used directory is refused (exit $rc)" test "$rc" -eq 2
+check "naming what the directory holds and --resume auto" \
+  grep -q "already holds a run (ckpt-.*Pass --resume auto" "$tmp/fresh.err"
+check "and leaves the directory as it was" test "$(snap "$tmp/sig")" == "$before"
+before=$(snap "$tmp/two")
+rc=0; train 2 "$tmp/two" -- --steps 30 --resume "$tmp/two/ckpt-00000010.pt" >/dev/null 2>"$tmp/older.err" || rc=$?
+check "resuming an older checkpoint beside later ones is refused (exit $rc)" test "$rc" -eq 2
+check "naming the later checkpoints" grep -q "holds checkpoints past step 10, where this run resumes (ckpt-00000020.pt" \
+  "$tmp/older.err"
+check "and leaves them" test "$(snap "$tmp/two")" == "$before"
+
+# 6. Resumed with twice the global batch under --epochs: the steps so far
+# ran at 32, the rest at 64. The total, the progress line and the
+# learning-rate curve count both, so the cosine ends with the training
+# (before, the run announced the wrong total and took its last epoch at lr 0).
+train 2 "$tmp/batch" -- --epochs 1 --lr-schedule cosine >/dev/null 2>"$tmp/batch1.err"
+first=$(last_step "$tmp/batch")
+train 2 "$tmp/batch" -- --epochs 2 --batch-size 64 --lr-schedule cosine --resume auto >/dev/null 2>"$tmp/batch2.err"
+final=$(last_step "$tmp/batch")
+total=$(grep -o "epoch 2/2 step [0-9]*/[0-9]*" "$tmp/batch2.err" | tail -1 | sed 's|.*/||')
+echo "batch 32 -> 64: steps 1-$first at 32, to $final at 64; announced $total"
+check "batch change: the run ends at the total it announced ($final of ${total:-none})" test "$final" == "${total:-x}"
+check "batch change: the second epoch took about half the steps of the first" \
+  test $(( (final - first) * 2 - first )) -le 2 -a $(( (final - first) * 2 - first )) -ge -2
+# The cosine reaches 0 at each run's last update (lr_schedule.h), and no sooner.
+zero=$(grep samples_per_sec "$tmp/batch/metrics.jsonl" | grep -E '"lr":0(\.0+)?[,}]' |
+  grep -cvE "\"step\":($first|$final)[,}]" || true)
+check "batch change: no step at learning rate 0 but each run's last ($zero)" test "$zero" -eq 0
+
+# 7. Ctrl-C: a terminal sends SIGINT to the launcher's whole process group.
+# launch/train_local.sh turns it into a checkpointed stop (exit 75), and
+# distgru-train alone does the same.
+ctrl_c() {  # ctrl_c NAME COMMAND...: runs COMMAND as a process group leader, SIGINT to the group at step 5
+  /usr/bin/python3 -c 'import os, signal, sys
+signal.signal(signal.SIGINT, signal.SIG_DFL)  # background jobs of scripts start with SIGINT ignored
+os.setpgid(0, 0)
+os.execvp(sys.argv[1], sys.argv[1:])' "${@:2}" >"$tmp/$1.out" 2>"$tmp/$1.err" &
+  local job=$!
+  for _ in $(seq 600); do grep -q "step 5/" "$tmp/$1.err" 2>/dev/null && break; sleep 0.1; done
+  kill -INT -- "-$job"
+  rc=0; wait "$job" || rc=$?
+}
+ctrl_c ctrlc env DISTGRU_BIN="$bin" "$src/launch/train_local.sh" -n 2 -t 1 -- "${base[@]}" \
+  --checkpoint-dir "$tmp/ctrlc" --steps 400 --checkpoint-every 1000
+check "Ctrl-C on train_local.sh: exit 75 after a checkpoint (rc $rc)" test "$rc" -eq 75
+# The launcher forwards the Ctrl-C as SIGUSR1 (10): the ranks, in mpirun's own session, get no SIGINT.
+stopped=$(sed -n 's/.*stopped by signal 10 at step \([0-9]*\).*/\1/p' "$tmp/ctrlc.err" | head -1)
+check "Ctrl-C on train_local.sh: the checkpoint of step ${stopped:-none} is whole" \
+  test -f "$tmp/ctrlc/ckpt-$(printf %08d "${stopped:-0}").pt"
+check "Ctrl-C on train_local.sh: no rank left running" test -z "$(pgrep -f "^$bin/distgru-train .*$tmp/ctrlc" || true)"
+ctrl_c alone "$bin/distgru-train" "${base[@]}" --checkpoint-dir "$tmp/alone" --steps 400 --checkpoint-every 1000
+stopped=$(sed -n 's/.*stopped by signal 2 at step \([0-9]*\).*/\1/p' "$tmp/alone.err" | head -1)
+check "Ctrl-C on distgru-train alone: exit 75 (rc $rc) with the checkpoint of step ${stopped:-none}" \
+  test "$rc" -eq 75 -a -f "$tmp/alone/ckpt-$(printf %08d "${stopped:-0}").pt"
 cat "$tmp/figures"
 finish

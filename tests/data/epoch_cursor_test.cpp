@@ -75,9 +75,14 @@ TEST(EpochCursor, ResumeOnTheSameWorldContinuesTheSameOrder) {
 TEST(EpochCursor, ResumeOnAnotherWorldAndBatchSeesEachSampleAtMostOnce) {
   const int64_t n = 600;
   auto before = world(n, 40, 2);
+  EXPECT_EQ(before[0].steps_left_in_epoch(), before[0].steps_per_epoch());
   auto seen = take(before, 3);
+  EXPECT_EQ(before[0].steps_left_in_epoch(), before[0].steps_per_epoch() - 3);
   auto after = world(n, 30, 3);
   for (auto& cursor : after) EXPECT_TRUE(cursor.resume(before[0].position()));
+  // What the trainer's schedule counts on: the steps the cursor will take
+  // before the epoch ends, at the new batch.
+  const int64_t left = after[0].steps_left_in_epoch();
   const auto& position = after[0].position();
   ASSERT_EQ(position.earlier.size(), 1u);
   EXPECT_EQ(position.earlier[0].world_size, 2);
@@ -96,7 +101,9 @@ TEST(EpochCursor, ResumeOnAnotherWorldAndBatchSeesEachSampleAtMostOnce) {
   }
   const std::set<int64_t> unique(seen.begin(), seen.end());
   EXPECT_EQ(unique.size(), seen.size()) << "a sample was visited twice in the epoch";
+  EXPECT_EQ(after[0].steps_left_in_epoch(), after[0].steps_per_epoch()) << "the next epoch is whole";
   EXPECT_EQ(static_cast<int64_t>(seen.size()), 3 * 40 + steps * 30);
+  EXPECT_EQ(steps, left);
   EXPECT_TRUE(after[0].at_epoch_start());
   EXPECT_TRUE(after[0].position().earlier.empty());
 }

@@ -622,6 +622,31 @@ TEST_F(DistributedTraining, RanksWithDifferentSettingsAreRefusedByName) {
   }
 }
 
+// A check made before training that fails on one rank is every rank's
+// refusal (exit 2), naming the rank; failing alike on every rank, it says
+// the message once. Before, one rank's exception aborted the job (exit 1).
+TEST_F(DistributedTraining, APreflightCheckFailingOnAnyRankIsEveryRanksRefusal) {
+  EXPECT_NO_THROW(agree_on_check(comm_, [] {}));
+  try {
+    agree_on_check(comm_, [] { DISTGRU_FAIL("data/manifest.json: missing"); });
+    FAIL() << "a failed check passed";
+  } catch (const AgreedError& e) {
+    EXPECT_EQ(e.exit_code(), kExitRefused);
+    EXPECT_EQ(std::string(e.what()).rfind("data/manifest.json: missing", 0), 0u) << e.what();
+  }
+  const int last = comm_.size() - 1;
+  if (last == 0) return;  // needs a rank that does not fail
+  try {
+    agree_on_check(comm_, [&] {
+      if (comm_.rank() == last) DISTGRU_FAIL("only here");
+    });
+    FAIL() << "a check failed on rank " << last << " passed";
+  } catch (const AgreedError& e) {
+    EXPECT_NE(std::string(e.what()).find("rank " + std::to_string(last) + ": only here"), std::string::npos)
+        << e.what();
+  }
+}
+
 // A step whose gradient is not finite applies no update, on every rank.
 TEST_F(DistributedTraining, ADivergedStepAppliesNoUpdate) {
   auto c = config();

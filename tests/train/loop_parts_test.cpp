@@ -33,6 +33,28 @@ TEST(Schedule, StepsOrEpochsEndTheRun) {
   EXPECT_TRUE(by_steps.finished(7, 0));
 }
 
+// A run of 3 epochs at 10 steps each, resumed after step 14 (epoch 1, 4
+// steps into it) with twice the batch: 3 steps left in that epoch, then 5 a
+// whole epoch, so it ends at 14 + 3 + 5 = 22, not 3 x 5 = 15.
+TEST(Schedule, AResumeWithAnotherBatchCountsTheStepsTakenAndLeft) {
+  TrainConfig c;
+  c.steps = 0;
+  c.epochs = 3;
+  Schedule s(c, 5);
+  EXPECT_EQ(s.total_steps(), 15);
+  s.resumed(/*step=*/14, /*epoch=*/1, /*steps_left_in_epoch=*/3);
+  EXPECT_EQ(s.total_steps(), 22);
+  s.resumed(/*step=*/30, /*epoch=*/3, /*steps_left_in_epoch=*/5);  // past the end: nothing left
+  EXPECT_EQ(s.total_steps(), 30);
+  Schedule same(c, 10);
+  same.resumed(/*step=*/14, /*epoch=*/1, /*steps_left_in_epoch=*/6);  // nothing changed
+  EXPECT_EQ(same.total_steps(), 30);
+  c.steps = 7;
+  Schedule by_steps(c, 10);
+  by_steps.resumed(3, 0, 1);
+  EXPECT_EQ(by_steps.total_steps(), 7);  // --steps is the total, whatever the batch
+}
+
 TEST(Schedule, LogsEveryLStepsAndAtTheEnd) {
   TrainConfig c;
   c.log_every = 20;

@@ -14,13 +14,13 @@ TEST(Progress, FormatsDurations) {
 }
 
 TEST(Progress, ReportsThroughputEpochAndEta) {
-  Progress p(/*total_steps=*/100, /*steps_per_epoch=*/50, /*global_batch=*/128, /*start_step=*/0);
-  auto line = p.update(10, 0.6931, 2.0);  // 10 steps of 128 in 2 s
+  Progress p(/*total_steps=*/100, /*total_epochs=*/2, /*global_batch=*/128, /*start_step=*/0);
+  auto line = p.update(10, /*epoch=*/1, 0.6931, 2.0);  // 10 steps of 128 in 2 s
   EXPECT_DOUBLE_EQ(line.samples_per_second, 640.0);
   EXPECT_NE(line.text.find("epoch 1/2 step 10/100"), std::string::npos) << line.text;
   EXPECT_NE(line.text.find("loss 0.6931"), std::string::npos) << line.text;
   EXPECT_NE(line.text.find("ETA 18s"), std::string::npos) << line.text;  // 90 steps x 0.2 s
-  line = p.update(60, 0.5, 10.0);
+  line = p.update(60, /*epoch=*/2, 0.5, 10.0);
   EXPECT_NE(line.text.find("epoch 2/2 step 60/100"), std::string::npos) << line.text;
 }
 
