@@ -83,7 +83,8 @@ def main(out):
         print()
 
     head = ("| Configuration | samples/s (median) | spread (min–max) | s/step | × PyTorch default "
-            "| × PyTorch best | × PyTorch DDP best | sync share | GFLOP/s | share of its cores' floor |")
+            "| × PyTorch best | × PyTorch DDP best | sync share | GFLOP/s (dense model's) "
+            "| share of its cores' floor (dense model's FLOPs; distgru's distinct words do fewer) |")
     print(head)
     print("|" + "---|" * 10)
     summary = {"machine": cpu_name(), "cores": cores, "gemm": gemm, "gemm_concurrent": together,
