@@ -56,7 +56,7 @@ int main(int argc, char** argv) {
   runtime::use_best_blas_kernels(argv);  // may re-exec: before anything else
   std::string checkpoint, vocab_path, text, file, html, data_dir, split = "test";
   bool json = false;
-  size_t top = 10;
+  int64_t top = 10;  // signed: Boost reads "-1" into a size_t as its largest value
   int64_t sample = 0;
   uint64_t seed = 1;
   po::options_description options(
@@ -102,6 +102,15 @@ int main(int argc, char** argv) {
       std::cerr << "error: --data needs --sample K > 0 and --html (see --help)\n";
       return 2;
     }
+    if (split != "test" && split != "train") {
+      std::cerr << "error: --split must be test or train, not '" << split
+                << "' (the validation reviews are the last --val-fraction of train)\n";
+      return 2;
+    }
+    if (top < 0) {
+      std::cerr << "error: --top must be 0 or more, not " << top << "\n";
+      return 2;
+    }
   } catch (const po::error& e) {
     std::cerr << "error: " << e.what() << " (see --help)\n";
     return 2;
@@ -118,6 +127,10 @@ int main(int argc, char** argv) {
     std::vector<report::ReviewView> views;
     if (!data_dir.empty()) {
       views = train::sample_views(loaded, vocab, data_dir, split, sample, seed);
+      if (static_cast<int64_t>(views.size()) < sample) {
+        std::fprintf(stderr, "note: --sample %lld: the %s split holds %zu reviews; all are shown\n",
+                     static_cast<long long>(sample), split.c_str(), views.size());
+      }
     } else {
       // Every input line gets one result, carrying its number.
       std::vector<std::pair<int64_t, std::string>> reviews;
@@ -158,7 +171,7 @@ int main(int argc, char** argv) {
           std::printf("%s\n", j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
         } else {
           if (!has_text) std::printf("line %lld: ", static_cast<long long>(number));
-          print_text(p, top);
+          print_text(p, static_cast<size_t>(top));
         }
       }
     }

@@ -72,6 +72,10 @@ expect_error "predict needs text" 2 "exactly one of --text, --file or --data" \
   "$bin/distgru-predict" --checkpoint "$tmp/run" --vocab "$tmp/data/vocab.txt"
 expect_error "predict with a missing vocabulary" 1 "/nonexistent/vocab.txt" \
   "$bin/distgru-predict" --checkpoint "$tmp/run" --vocab /nonexistent/vocab.txt --text "good"
+expect_error "predict refuses a split it has no files for" 2 "--split must be test or train, not 'validation'" \
+  "$bin/distgru-predict" --checkpoint "$tmp/run" --data "$tmp/data" --sample 3 --html "$tmp/never.html" --split validation
+expect_error "predict refuses a negative --top" 2 "--top must be 0 or more, not -1" \
+  "$bin/distgru-predict" --checkpoint "$tmp/run" --vocab "$tmp/data/vocab.txt" --text "good" --top -1
 
 check "nothing already written was lost or changed" diff <(snapshot) "$tmp/before.sums"
 finish
