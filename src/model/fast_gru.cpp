@@ -30,6 +30,7 @@ class FastGRUFunction : public torch::autograd::Function<FastGRUFunction> {
                         const Tensor& w_ih_r, const Tensor& w_hh_r, const Tensor& b_ih_r,
                         const Tensor& b_hh_r, bool bf16) {
     const bool rows = index.dim() == 2;
+    const Tensor row_index = rows ? index : Tensor();  // gru_passes: undefined when dense
     const int64_t B = rows ? index.size(0) : x.size(0), T = rows ? index.size(1) : x.size(1);
     const int64_t E = x.size(-1), H = w_hh_f.size(1);
     const std::array<GRUDirectionWeights, 2> w{
@@ -64,14 +65,14 @@ class FastGRUFunction : public torch::autograd::Function<FastGRUFunction> {
     }
     auto out = torch::empty({B, T, 2 * H}, x.options());
     AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "fast_gru_forward", [&] {
-      run_forward<scalar_t>(x1, rows ? index : Tensor(), w_ih_t, w, gates, states, out, states_bf16);
+      run_forward<scalar_t>(x1, row_index, w_ih_t, w, gates, states, out, states_bf16);
     });
 
     ctx->save_for_backward({w_ih_f, w_hh_f, w_ih_r, w_hh_r});
     ctx->saved_data["bf16"] = bf16;
     ctx->saved_data["states_bf16"] = states_bf16;
     ctx->saved_data["x1"] = x1;
-    ctx->saved_data["index"] = rows ? index : Tensor();  // gru_passes: undefined when dense
+    ctx->saved_data["index"] = row_index;
     ctx->saved_data["gates"] = gates;
     ctx->saved_data["states"] = states;
     return out;
@@ -206,10 +207,10 @@ torch::Tensor fast_bidirectional_gru_rows(const torch::Tensor& rows, const torch
   DISTGRU_CHECK(index.dim() == 2 && index.size(0) > 0 && index.size(1) > 0 &&
                     index.scalar_type() == torch::kLong && index.device().is_cpu(),
                 "fast_gru: index must be a non-empty [batch, time] int64 CPU tensor");
-  const auto [lowest, highest] = torch::aminmax(index);
-  DISTGRU_CHECK(lowest.item<int64_t>() >= 0 && highest.item<int64_t>() < rows.size(0),
-                "fast_gru: index holds " + std::to_string(lowest.item<int64_t>()) + ".." +
-                    std::to_string(highest.item<int64_t>()) + ", outside the " +
+  const auto [min_index, max_index] = torch::aminmax(index);
+  const int64_t lowest = min_index.item<int64_t>(), highest = max_index.item<int64_t>();
+  DISTGRU_CHECK(lowest >= 0 && highest < rows.size(0),
+                "fast_gru: index holds " + std::to_string(lowest) + ".." + std::to_string(highest) + ", outside the " +
                     std::to_string(rows.size(0)) + " rows");
   const bool bf16 = check_inputs(rows, forward, reverse, precision);
   return FastGRUFunction::apply(rows, index.contiguous(), forward.w_ih, forward.w_hh, forward.b_ih,

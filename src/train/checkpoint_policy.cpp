@@ -3,7 +3,7 @@
 #include <filesystem>
 
 #include "common/error.h"
-#include "distributed/tensor_collectives.h"
+#include "train/rank_agreement.h"
 
 namespace distgru::train {
 
@@ -23,8 +23,7 @@ std::optional<RunLock> lock_run_directory(const std::string& dir, dist::Communic
                 "its own --checkpoint-dir, or wait for that one to end";
     }
   }
-  refusal = dist::broadcast_string(comm, refusal, 0);
-  if (!refusal.empty()) throw AgreedError(refusal, kExitRefused);
+  agree_on_root_refusal(comm, refusal);
   return lock;
 }
 

@@ -101,4 +101,9 @@ void agree_on_check(dist::Communicator& comm, const std::function<void()>& check
   throw AgreedError(message, kExitRefused);
 }
 
+void agree_on_root_refusal(dist::Communicator& comm, const std::string& refusal) {
+  const auto agreed = dist::broadcast_string(comm, refusal, 0);
+  if (!agreed.empty()) throw AgreedError(agreed, kExitRefused);
+}
+
 }  // namespace distgru::train

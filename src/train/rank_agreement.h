@@ -36,6 +36,12 @@ TrainConfig agreed_config(TrainConfig config, dist::Communicator& comm);
 // 2, where one rank's exception would abort it with MPI's boilerplate.
 void agree_on_check(dist::Communicator& comm, const std::function<void()>& check);
 
+// collective: rank 0's `refusal` (the others' is ignored; empty: none)
+// becomes every rank's AgreedError (kExitRefused), for a decision only rank
+// 0 can make (the run directory's lock and contents, the word vectors it
+// reads for all).
+void agree_on_root_refusal(dist::Communicator& comm, const std::string& refusal);
+
 struct StepAgreement {
   double loss = 0.0;    // mean over the global batch
   int stop_signal = 0;  // the largest signal number any rank received; 0: none

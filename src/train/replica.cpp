@@ -8,6 +8,7 @@
 #include "data/word_vectors.h"
 #include "distributed/tensor_collectives.h"
 #include "model/glove.h"
+#include "train/rank_agreement.h"
 
 namespace distgru::train {
 
@@ -38,8 +39,7 @@ model::AttentionGRU build_replica(const TrainConfig& config, dist::Communicator&
       problem = without_process_label(e.what());
     }
   }
-  problem = dist::broadcast_string(comm, problem, 0);
-  if (!problem.empty()) throw AgreedError(problem, kExitRefused);
+  agree_on_root_refusal(comm, problem);
   model->to(comm.device());
   dist::broadcast_tensors(comm, model->parameters(), 0);
   return model;

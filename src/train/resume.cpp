@@ -6,6 +6,7 @@
 #include "common/log.h"
 #include "distributed/tensor_collectives.h"
 #include "train/lr_schedule.h"
+#include "train/rank_agreement.h"
 
 namespace distgru::train {
 namespace {
@@ -80,8 +81,7 @@ void check_run_directory(const CheckpointPolicy& checkpoints, const std::string&
                             dir, list(found));
     }
   }
-  refusal = dist::broadcast_string(comm, refusal, 0);
-  if (!refusal.empty()) throw AgreedError(refusal, kExitRefused);
+  agree_on_root_refusal(comm, refusal);
 }
 
 void check_resume_allowed(const std::string& path, const CheckpointContents& saved, const TrainConfig& now,

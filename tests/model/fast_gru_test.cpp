@@ -11,6 +11,7 @@
 #include "model/onednn_gemm.h"
 #include "model/step_gemm.h"
 #include "model/attention_gru.h"
+#include "tiny_model.h"
 
 namespace distgru::model {
 namespace {
@@ -307,11 +308,7 @@ TEST(FastGRU, ModelPathsAgree) {
 // gradients, in training with word dropout too (the same masks drawn from
 // the same generator), in float64 so that only rounding can differ.
 TEST(FastGRU, DistinctWordsPathAgreesWithTheDensePath) {
-  ModelConfig config;
-  config.vocab_size = 40;
-  config.embed_dim = 7;
-  config.hidden_size = 6;
-  config.attention_size = 5;
+  auto config = testing::tiny_model_config();  // vocabulary of 30: the tokens below are 0..24
   config.dropout.word = 0.3;
   config.dropout.encoder = 0.2;
   torch::manual_seed(5);
